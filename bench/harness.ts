@@ -1,0 +1,221 @@
+/**
+ * How a workload is measured: its steps run once as a warm-up and then `runs` times, the
+ * order of the steps alternating between runs so that neither the pool nor the floor always
+ * goes first; each run's values are kept, so that a pool row is compared with its floor
+ * within the same run (the machine is shared and noisy; same-run ratios are what hold).
+ *
+ * @module
+ */
+
+import type { Pool } from "../mod.ts";
+
+/** The pool's public module, when it could be loaded. */
+export type Seed = typeof import("../mod.ts");
+
+/** What every workload is built with. */
+export interface Env {
+  /** Reduced sizes, one run: a smoke test, not figures. */
+  readonly quick: boolean;
+  /** The pool's module, or undefined (then `seedMissing` says why). */
+  readonly seed: Seed | undefined;
+  readonly seedMissing: string;
+}
+
+/** The unit of a row; it decides the formatting and whether higher is better. */
+export type Unit = "µs/task" | "items/s" | "ms" | "×" | "MiB";
+
+/** One printed row of a workload. */
+export interface RowSpec {
+  /** The key of the value in each run's record. */
+  readonly key: string;
+  readonly label: string;
+  readonly unit: Unit;
+  /** The row this one is read against in each run (its floor), by key. */
+  readonly ratioTo?: string;
+  readonly note?: string;
+}
+
+/** One part of a workload: a pool or a floor variant, with its own resources. */
+export interface Step {
+  /** The values this step produces, including values derived from them; skipped together. */
+  readonly keys: readonly string[];
+  /** Needs the pool's module (skipped while there is none). */
+  readonly needsPool?: boolean;
+  /** Measures a feature that may not exist yet: any failure but a wrong result is "n/a". */
+  readonly optional?: boolean;
+  setup?(): Promise<void>;
+  run(): Promise<Record<string, number>>;
+  teardown?(): Promise<void> | void;
+}
+
+/** The steps of one open workload, and what they share. */
+export interface OpenWorkload {
+  readonly steps: readonly Step[];
+  /** Values computed from each run's raw values (speedups, net times). */
+  derive?(values: Record<string, number>): Record<string, number>;
+  close?(): Promise<void> | void;
+}
+
+/** A workload of BENCH.md. */
+export interface Workload {
+  readonly id: string;
+  readonly title: string;
+  readonly rows: readonly RowSpec[];
+  open(env: Env): Promise<OpenWorkload>;
+}
+
+/** A result was wrong: the bench stops, since its figures would mean nothing. */
+export class WrongResultError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "WrongResultError";
+  }
+}
+
+/** Throws `WrongResultError` unless `condition` holds. */
+export function check(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new WrongResultError(message);
+}
+
+/** A row's figures after all runs. */
+export interface RowResult {
+  readonly workload: string;
+  readonly key: string;
+  readonly label: string;
+  readonly unit: Unit;
+  readonly note?: string;
+  /** One value per timed run that measured it. */
+  readonly values: number[];
+  readonly median?: number;
+  readonly min?: number;
+  readonly max?: number;
+  /** This row's cost ÷ its reference's cost, per run, and their median. */
+  readonly ratio?: { readonly to: string; readonly values: number[]; readonly median: number };
+  /** Why the row has no values. */
+  readonly skipped?: string;
+}
+
+/** What one workload produced. */
+export interface WorkloadResult {
+  readonly id: string;
+  readonly title: string;
+  readonly rows: RowResult[];
+  /** Every value of every run, printed or not (absolute times behind net ones, …). */
+  readonly runs: Record<string, number>[];
+}
+
+/** Runs a workload: setup, warm-ups, timed runs, teardown. */
+export async function measure(
+  workload: Workload,
+  env: Env,
+  options: { warmups: number; runs: number; log: (line: string) => void },
+): Promise<WorkloadResult> {
+  const skipped = new Map<string, string>();
+  const skip = (step: Step, reason: string) => {
+    for (const key of step.keys) if (!skipped.has(key)) skipped.set(key, reason);
+  };
+  const active = (step: Step) => step.keys.every((key) => !skipped.has(key));
+  const attempt = async (step: Step, action: () => Promise<void>) => {
+    try {
+      await action();
+    } catch (error) {
+      if (error instanceof WrongResultError || !step.optional) throw error;
+      skip(step, describeError(error));
+    }
+  };
+
+  const opened = await workload.open(env);
+  const runs: Record<string, number>[] = [];
+  try {
+    for (const step of opened.steps) {
+      if (step.needsPool && !env.seed) skip(step, env.seedMissing);
+      else if (step.setup) await attempt(step, () => step.setup!());
+    }
+    const total = options.warmups + options.runs;
+    for (let run = 0; run < total; run++) {
+      const warmup = run < options.warmups;
+      options.log(
+        `${workload.id} ${warmup ? "warm-up" : `run ${run - options.warmups + 1}/${options.runs}`}`,
+      );
+      const order = run % 2 === 0 ? opened.steps : [...opened.steps].reverse();
+      const values: Record<string, number> = {};
+      for (const step of order) {
+        if (!active(step)) continue;
+        await attempt(step, async () => void Object.assign(values, await step.run()));
+      }
+      Object.assign(values, opened.derive?.(values));
+      if (!warmup) runs.push(values);
+    }
+  } finally {
+    for (const step of opened.steps) {
+      try {
+        await step.teardown?.();
+      } catch (error) {
+        options.log(`${workload.id}: teardown failed: ${describeError(error)}`);
+      }
+    }
+    await opened.close?.();
+  }
+
+  const rows = workload.rows.map((spec): RowResult => {
+    const values = runs.map((run) => run[spec.key]).filter((v): v is number => v !== undefined);
+    const base = { workload: workload.id, ...spec, values };
+    if (values.length === 0) {
+      return { ...base, skipped: skipped.get(spec.key) ?? "not measured" };
+    }
+    const result: RowResult = {
+      ...base,
+      median: median(values),
+      min: Math.min(...values),
+      max: Math.max(...values),
+    };
+    if (spec.ratioTo === undefined) return result;
+    const reference = workload.rows.find((row) => row.key === spec.ratioTo);
+    if (!reference) throw new Error(`${workload.id}: row '${spec.key}' compares with no row`);
+    const ratios: number[] = [];
+    for (const run of runs) {
+      const mine = run[spec.key];
+      const theirs = run[spec.ratioTo];
+      if (mine !== undefined && theirs !== undefined) {
+        ratios.push(cost(mine, spec.unit) / cost(theirs, reference.unit));
+      }
+    }
+    if (ratios.length === 0) return result;
+    return { ...result, ratio: { to: spec.ratioTo, values: ratios, median: median(ratios) } };
+  });
+  return { id: workload.id, title: workload.title, rows, runs };
+}
+
+/** Higher-is-better units become costs, so that every ratio reads "times the floor's cost". */
+function cost(value: number, unit: Unit): number {
+  return unit === "items/s" || unit === "×" ? 1 / value : value;
+}
+
+/** The median (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1
+    ? sorted[middle]!
+    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** `Name: message` of anything thrown, on one line. */
+export function describeError(error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return text.split("\n")[0]!;
+}
+
+/** Closes a pool gracefully (close, then join). */
+export async function closePool(pool: Pool | undefined): Promise<void> {
+  if (!pool) return;
+  pool.close();
+  await pool.join();
+}
+
+/** Milliseconds taken by `action`. */
+export async function time<T>(action: () => Promise<T>): Promise<{ ms: number; value: T }> {
+  const start = performance.now();
+  const value = await action();
+  return { ms: performance.now() - start, value };
+}

@@ -1,0 +1,144 @@
+/**
+ * The CLI's permission flags, spelled as Deno spells them (`--allow-read`,
+ * `--allow-net=example.com`, …), turned into the pool's `Permissions` object. They are taken
+ * out of the argument list before commander sees it, because Deno's syntax takes a value only
+ * after `=`: `--allow-read data.jsonl` grants all reads and leaves `data.jsonl` as an argument,
+ * which an option with an optional value in commander would swallow.
+ *
+ * @module
+ */
+
+import { isAbsolute, resolve } from "node:path";
+import type { PermissionName, Permissions } from "../src/permissions.ts";
+
+/** The flags the CLI understands, one per permission kind, in the order help lists them. */
+export const PERMISSION_FLAGS: readonly {
+  readonly flag: string;
+  readonly name: PermissionName;
+  readonly value: string;
+  readonly help: string;
+}[] = [
+  { flag: "--allow-read", name: "read", value: "PATH", help: "read files (all, or these paths)" },
+  { flag: "--allow-write", name: "write", value: "PATH", help: "write files (all, or these paths)" },
+  { flag: "--allow-net", name: "net", value: "HOST", help: "network (all, or these host[:port])" },
+  { flag: "--allow-env", name: "env", value: "VAR", help: "environment (all, or these names)" },
+  { flag: "--allow-run", name: "run", value: "PROGRAM", help: "subprocesses (all, or these)" },
+  { flag: "--allow-ffi", name: "ffi", value: "PATH", help: "dynamic libraries (all, or these)" },
+  { flag: "--allow-sys", name: "sys", value: "API", help: "system info (all, or these APIs)" },
+  {
+    flag: "--allow-import",
+    name: "import",
+    value: "HOST",
+    help: "dynamic import of remote code (all, or these hosts)",
+  },
+];
+
+/** Kinds whose values are file paths: resolved against the working directory, as Deno does. */
+const PATH_KINDS: ReadonlySet<PermissionName> = new Set(["read", "write", "ffi"]);
+
+/** A permission flag that cannot be understood; the CLI reports it as a usage error. */
+export class PermissionFlagError extends Error {
+  /** Creates the error; `message` names the flag. */
+  constructor(message: string) {
+    super(message);
+    this.name = "PermissionFlagError";
+  }
+}
+
+/** What {@linkcode extractPermissionFlags} found. */
+export interface ExtractedPermissions {
+  /** The permissions granted to each task: `"none"` when no flag was given. */
+  readonly permissions: Permissions;
+  /** The arguments with the permission flags taken out, in their order. */
+  readonly rest: string[];
+  /** The permission flags as given, for messages (`--allow-read=/data`). */
+  readonly flags: string[];
+}
+
+/**
+ * Takes Deno-style permission flags out of an argument list and builds the pool's
+ * `Permissions` from them. A bare flag grants the whole kind; `--flag=a,b` grants a list;
+ * repeated flags add up. Paths are made absolute against `cwd`. Nothing after `--` is looked at.
+ *
+ * @param args The command line arguments.
+ * @param cwd The directory relative paths are resolved against.
+ * @returns The permissions, the remaining arguments and the flags found.
+ * @throws {PermissionFlagError} for a flag with an empty list (`--allow-read=`).
+ *
+ * @example
+ * ```ts
+ * import { extractPermissionFlags } from "./permission_flags.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const { permissions, rest } = extractPermissionFlags(
+ *   ["map", "--allow-read=data,/etc/hosts", "tasks.ts", "--allow-net", "fetchTitle"],
+ *   "/home/me",
+ * );
+ * assert.deepEqual(permissions, { read: ["/home/me/data", "/etc/hosts"], net: true });
+ * assert.deepEqual(rest, ["map", "tasks.ts", "fetchTitle"]);
+ * assert.equal(extractPermissionFlags(["map"], "/").permissions, "none");
+ * ```
+ */
+export function extractPermissionFlags(
+  args: readonly string[],
+  cwd: string,
+): ExtractedPermissions {
+  const granted = new Map<PermissionName, true | string[]>();
+  const rest: string[] = [];
+  const flags: string[] = [];
+  let afterDoubleDash = false;
+  for (const arg of args) {
+    if (afterDoubleDash || !arg.startsWith("--allow-")) {
+      if (arg === "--") afterDoubleDash = true;
+      rest.push(arg);
+      continue;
+    }
+    const equals = arg.indexOf("=");
+    const flag = equals === -1 ? arg : arg.slice(0, equals);
+    const known = PERMISSION_FLAGS.find((entry) => entry.flag === flag);
+    if (!known) {
+      rest.push(arg); // commander reports it as an unknown option
+      continue;
+    }
+    flags.push(arg);
+    const previous = granted.get(known.name);
+    if (equals === -1) {
+      granted.set(known.name, true);
+      continue;
+    }
+    const values = arg.slice(equals + 1).split(",").map((value) => value.trim()).filter(Boolean);
+    if (values.length === 0) {
+      throw new PermissionFlagError(
+        `Cannot use '${arg}' as it lists no ${known.value}: write '${flag}' to allow all, or ` +
+          `'${flag}=${known.value}[,${known.value}…]'`,
+      );
+    }
+    if (previous === true) continue;
+    const resolved = PATH_KINDS.has(known.name)
+      ? values.map((value) => isAbsolute(value) ? value : resolve(cwd, value))
+      : values;
+    granted.set(known.name, [...(previous ?? []), ...resolved]);
+  }
+  if (granted.size === 0) return { permissions: "none", rest, flags };
+  const permissions: Partial<Record<PermissionName, true | string[]>> = {};
+  for (const { name } of PERMISSION_FLAGS) {
+    const value = granted.get(name);
+    if (value !== undefined) permissions[name] = value;
+  }
+  return { permissions, rest, flags };
+}
+
+/** The help section that lists the permission flags. */
+export function permissionFlagsHelp(): string {
+  const width = Math.max(
+    ...PERMISSION_FLAGS.map(({ flag, value }) => `${flag}[=${value}...]`.length),
+  );
+  const lines = PERMISSION_FLAGS.map(({ flag, value, help }) =>
+    `  ${`${flag}[=${value}...]`.padEnd(width)}  ${help}`
+  );
+  return [
+    "Permissions (each task gets exactly these, none by default, not even read access to",
+    "its own module; spelled as Deno's flags, values after '=' separated by commas):",
+    ...lines,
+  ].join("\n");
+}

@@ -1,0 +1,61 @@
+/**
+ * seed pool: Python's `multiprocessing.Pool` rebuilt for Deno on Web Workers, typed end to
+ * end, with tasks that run under exactly the Deno permissions you grant them.
+ *
+ * @example Squares, in parallel
+ * ```ts
+ * import { Pool } from "@seed/pool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool(2);
+ * assert.deepEqual(await pool.map((x: number) => x * x, [1, 2, 3]), [1, 4, 9]);
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type ApplyAsyncOptions,
+  type CallOptions,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type MapOptions,
+  Pool,
+  type PoolOptions,
+} from "./src/pool.ts";
+export { AsyncResult, type ResultCallbacks } from "./src/results.ts";
+export {
+  PermissionError,
+  PoolClosedError,
+  QueueFullError,
+  TaskError,
+  TimeoutError,
+  WorkerCrashError,
+} from "./src/errors.ts";
+export {
+  type Task,
+  type TaskFn,
+  taskModule,
+  type TaskModule,
+  type TaskRef,
+} from "./src/task.ts";
+export {
+  type PermissionName,
+  type Permissions,
+  permissionsKey,
+  type PermissionsKey,
+  type PermissionValue,
+} from "./src/permissions.ts";
+export type {
+  Isolation,
+  PoolEventMap,
+  PoolEventType,
+  TaskEndDetail,
+  TaskQueuedDetail,
+  TaskStartDetail,
+  WorkerExitDetail,
+  WorkerExitReason,
+  WorkerSpawnDetail,
+  WorkerState,
+} from "./src/events.ts";
+export type { LatencySummary, PoolState, PoolStats, WorkerStats } from "./src/stats.ts";

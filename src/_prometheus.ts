@@ -1,0 +1,150 @@
+/**
+ * The monitor's `/metrics`: a pool's snapshot and latency histograms in Prometheus' text
+ * exposition format (version 0.0.4).
+ *
+ * @module
+ */
+
+import type { TaskEndDetail } from "./events.ts";
+import type { PoolStats } from "./stats.ts";
+
+/** The Content-Type of the text exposition format. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+/** Upper bounds of the latency histogram buckets, in seconds (`+Inf` is implicit). */
+export const LATENCY_BUCKETS_S: readonly number[] = [
+  0.0005,
+  0.001,
+  0.0025,
+  0.005,
+  0.01,
+  0.025,
+  0.05,
+  0.1,
+  0.25,
+  0.5,
+  1,
+  2.5,
+  5,
+  10,
+  30,
+  60,
+];
+
+/** A cumulative histogram of durations, fed in milliseconds, exposed in seconds. */
+export class LatencyHistogram {
+  /** Per-bucket counts (not cumulative); the last slot is `+Inf`. */
+  readonly #counts = new Float64Array(LATENCY_BUCKETS_S.length + 1);
+  #sumS = 0;
+  #count = 0;
+
+  /** Adds one observation. */
+  observe(ms: number): void {
+    const s = Math.max(0, ms) / 1000;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_S.length && s > LATENCY_BUCKETS_S[i]!) i++;
+    this.#counts[i]!++;
+    this.#sumS += s;
+    this.#count++;
+  }
+
+  /** The exposition lines of this histogram under `name`, with `labels` on every line. */
+  lines(name: string, labels: string): string[] {
+    const out: string[] = [];
+    let cumulative = 0;
+    for (let i = 0; i < LATENCY_BUCKETS_S.length; i++) {
+      cumulative += this.#counts[i]!;
+      out.push(`${name}_bucket{${labels},le="${LATENCY_BUCKETS_S[i]}"} ${cumulative}`);
+    }
+    out.push(`${name}_bucket{${labels},le="+Inf"} ${this.#count}`);
+    out.push(`${name}_sum{${labels}} ${this.#sumS}`);
+    out.push(`${name}_count{${labels}} ${this.#count}`);
+    return out;
+  }
+}
+
+/** Wait and run histograms fed by a pool's `taskend` events. */
+export class TaskHistograms {
+  readonly wait = new LatencyHistogram();
+  readonly run = new LatencyHistogram();
+
+  /** The `taskend` listener; tasks cancelled before reaching a worker have no run time. */
+  readonly onTaskEnd = (event: Event): void => {
+    const detail = (event as CustomEvent<TaskEndDetail>).detail;
+    this.wait.observe(detail.waitMs);
+    if (detail.workerId >= 0) this.run.observe(detail.runMs);
+  };
+}
+
+/** Escapes a label value as the exposition format asks. */
+export function labelValue(value: string): string {
+  return value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/** Renders a snapshot (and the histograms, when fed) as exposition text. */
+export function renderMetrics(stats: PoolStats, histograms: TaskHistograms): string {
+  const pool = `pool="${labelValue(stats.name)}"`;
+  const lines: string[] = [];
+  const metric = (
+    name: string,
+    type: "counter" | "gauge",
+    help: string,
+    samples: [labels: string, value: number][],
+  ) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) lines.push(`${name}{${labels}} ${number(value)}`);
+  };
+  const busy = stats.workers.filter((w) => w.state === "busy").length;
+
+  metric("seed_pool_tasks_completed_total", "counter", "Tasks that finished successfully.", [
+    [pool, stats.completed],
+  ]);
+  metric("seed_pool_tasks_failed_total", "counter", "Tasks that failed.", [[pool, stats.failed]]);
+  metric("seed_pool_queue_depth", "gauge", "Tasks waiting for a worker.", [[pool, stats.queued]]);
+  metric("seed_pool_tasks_running", "gauge", "Tasks running on a worker.", [
+    [pool, stats.running],
+  ]);
+  metric("seed_pool_size", "gauge", "The pool's configured number of workers.", [
+    [pool, stats.size],
+  ]);
+  metric("seed_pool_workers", "gauge", "Workers alive now.", [[pool, stats.workers.length]]);
+  metric("seed_pool_workers_busy", "gauge", "Workers running a task now.", [[pool, busy]]);
+  metric(
+    "seed_pool_utilization",
+    "gauge",
+    "Share of the pool's capacity busy over the recent window (0..1).",
+    [[pool, stats.utilization]],
+  );
+  metric(
+    "seed_pool_worker_utilization",
+    "gauge",
+    "Share of the recent window a worker spent running tasks (0..1).",
+    stats.workers.map((w) => [`${pool},worker="${w.id}"`, w.utilization]),
+  );
+  metric(
+    "seed_pool_throughput_tasks_per_second",
+    "gauge",
+    "Tasks finished per second over the recent window.",
+    [[pool, stats.throughput]],
+  );
+  metric("seed_pool_uptime_seconds", "gauge", "Time since the pool was created.", [
+    [pool, stats.uptimeMs / 1000],
+  ]);
+  for (
+    const [name, histogram, help] of [
+      ["seed_pool_task_wait_seconds", histograms.wait, "Time tasks waited in the queue."],
+      ["seed_pool_task_run_seconds", histograms.run, "Time tasks ran on a worker."],
+    ] as const
+  ) {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`);
+    lines.push(...histogram.lines(name, pool));
+  }
+  return lines.join("\n") + "\n";
+}
+
+function number(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}

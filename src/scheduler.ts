@@ -1,0 +1,115 @@
+/**
+ * The queue and the policy: tasks wait in one lane per permission set, and a worker is sent
+ * as many tasks at once as fill about {@link BATCH_TARGET_MS} of expected work, learnt per
+ * function from the run times workers report. Tiny tasks then travel hundreds to a message;
+ * long ones one at a time, so no worker hoards work another could have started.
+ *
+ * @module
+ */
+
+import { Fifo } from "./_fifo.ts";
+import type { CanonicalPermissions, PermissionsKey } from "./permissions.ts";
+import type { CallMode, FunctionDefinition } from "./protocol.ts";
+import type { WorkerHandle } from "./worker_handle.ts";
+
+/** What a job (one call: an apply, a map, an imap) does with its tasks' outcomes. */
+export interface Job {
+  /** A task of this job finished. */
+  complete(task: PendingTask, value: unknown): void;
+  /** A task of this job failed, or (task null) the whole call did: cancelled, closed. */
+  fail(task: PendingTask | null, error: unknown): void;
+}
+
+/** Where a task is in its life. */
+export type TaskState = "queued" | "sent" | "done";
+
+/** One unit of work: a call, or one chunk of a map. */
+export interface PendingTask {
+  readonly id: number;
+  readonly job: Job;
+  /** Position of the chunk in its job (its first item's index for map chunks). */
+  readonly index: number;
+  readonly definition: FunctionDefinition;
+  readonly mode: CallMode;
+  readonly args: readonly unknown[];
+  readonly transfer: Transferable[] | undefined;
+  /** Items this task carries: 1 for apply, the chunk's length for map. */
+  readonly items: number;
+  readonly lane: Lane;
+  /** Wall-clock ms when it was queued. */
+  readonly queuedAt: number;
+  state: TaskState;
+  worker: WorkerHandle | null;
+  /** Expected run time, ms, counted against its worker's batch while it is in flight. */
+  expectedMs: number;
+  /** Wall-clock ms when it became the task its worker is running. */
+  startedAt: number;
+}
+
+/** The tasks and workers of one permission set. */
+export class Lane {
+  readonly queue = new Fifo<PendingTask>();
+  readonly workers = new Set<WorkerHandle>();
+  constructor(
+    readonly key: PermissionsKey,
+    /** `undefined` for the pool's default set, which passes no permission option. */
+    readonly permissions: CanonicalPermissions | undefined,
+  ) {}
+}
+
+/** A worker is sent tasks until its in-flight work is expected to last this long. */
+export const BATCH_TARGET_MS = 2;
+/** At most this many tasks in flight per worker, however tiny. */
+export const MAX_IN_FLIGHT = 512;
+
+/** Learns how long each function's items take, to size batches and chunks. */
+export class RunTimeEstimates {
+  readonly #perItemMs = new Map<number, number>();
+
+  /** Expected ms per item, or undefined before the first run finished. */
+  perItem(fnId: number): number | undefined {
+    return this.#perItemMs.get(fnId);
+  }
+
+  /** Folds in one finished task (an exponentially weighted average). */
+  observe(fnId: number, runMs: number, items: number): void {
+    const sample = runMs / Math.max(items, 1);
+    const previous = this.#perItemMs.get(fnId);
+    this.#perItemMs.set(fnId, previous === undefined ? sample : previous * 0.8 + sample * 0.2);
+  }
+
+  /**
+   * Expected ms of a task. An unknown function counts as a whole batch, so it travels
+   * alone until its first run has been measured.
+   */
+  expectedMs(task: PendingTask): number {
+    const perItem = this.#perItemMs.get(task.definition.fnId);
+    return perItem === undefined ? BATCH_TARGET_MS : perItem * task.items;
+  }
+
+  /**
+   * Items per chunk for a map of `length` items (or an endless stream when undefined) on
+   * `workers` workers: Python's choice, four chunks per worker, made smaller when items
+   * are known to be slow (so work stays balanced) and, for streams, grown when they are
+   * known to be fast (so tiny items do not travel one by one).
+   */
+  chunksize(fnId: number, length: number | undefined, workers: number): number {
+    const perItem = this.#perItemMs.get(fnId);
+    if (length === undefined) {
+      if (perItem === undefined) return 1;
+      return clamp(Math.floor(1 / Math.max(perItem, 1e-6)), 1, 4096);
+    }
+    let chunk = Math.max(1, Math.ceil(length / (workers * 4)));
+    if (perItem !== undefined && perItem > 0) {
+      chunk = Math.min(chunk, Math.max(1, Math.floor(20 / perItem)));
+    } else if (perItem === undefined && length <= workers * 64) {
+      // Few items of unknown cost: one each keeps every worker busy.
+      chunk = 1;
+    }
+    return chunk;
+  }
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(high, Math.max(low, value));
+}

@@ -1,0 +1,129 @@
+/**
+ * The pool's `stats()` snapshot, and the recorder behind it. Recording costs a few array
+ * writes per finished task; rates and percentiles are only computed when someone asks.
+ *
+ * @module
+ */
+
+import type { Isolation, WorkerState } from "./events.ts";
+import type { PermissionsKey } from "./permissions.ts";
+
+/** p50/p95/p99 of a latency, in ms, over the most recent tasks (0 when there were none). */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+}
+
+/** One worker, as `stats()` sees it. */
+export interface WorkerStats {
+  readonly id: number;
+  readonly state: WorkerState;
+  /** The canonical key of its permission set (see `permissionsKey`). */
+  readonly permissions: PermissionsKey;
+  readonly isolation: Isolation;
+  readonly tasksCompleted: number;
+  readonly tasksFailed: number;
+  /** Time spent running tasks since the worker started, ms. */
+  readonly busyMs: number;
+  /** Share of the recent window (about 5 s) spent running tasks, 0..1. */
+  readonly utilization: number;
+  /** The name of the task it is running, or null when idle. */
+  readonly currentTask: string | null;
+}
+
+/** The pool's state: taking tasks, draining after `close()`, or stopped. */
+export type PoolState = "running" | "closing" | "terminated";
+
+/** A snapshot of a pool: what `stats()` returns and what the dashboard draws. */
+export interface PoolStats {
+  readonly name: string;
+  readonly size: number;
+  readonly isolation: Isolation;
+  readonly state: PoolState;
+  readonly workers: readonly WorkerStats[];
+  /** Tasks waiting for a worker. */
+  readonly queued: number;
+  /** Tasks sent to a worker and not finished. */
+  readonly running: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Tasks finished per second over the recent window. */
+  readonly throughput: number;
+  /** Share of the pool's capacity (`size` workers) busy over the recent window, 0..1. */
+  readonly utilization: number;
+  readonly latency: { readonly waitMs: LatencySummary; readonly runMs: LatencySummary };
+  /** Time since the pool was created, ms. */
+  readonly uptimeMs: number;
+  /** When the snapshot was taken, ms since the epoch. */
+  readonly time: number;
+}
+
+const SAMPLES = 1024;
+const WINDOW_MS = 5_000;
+
+/** Keeps the most recent latencies in fixed rings, and cumulative counters. */
+export class StatsRecorder {
+  completed = 0;
+  failed = 0;
+  readonly #wait = new Float64Array(SAMPLES);
+  readonly #run = new Float64Array(SAMPLES);
+  #count = 0;
+  #history: { time: number; finished: number; busy: Map<number, number> }[] = [];
+  /** @param startedAt Wall-clock ms when the pool was created. */
+  constructor(readonly startedAt: number) {}
+
+  /** Records one finished task. */
+  record(ok: boolean, waitMs: number, runMs: number): void {
+    if (ok) this.completed++;
+    else this.failed++;
+    const slot = this.#count++ & (SAMPLES - 1);
+    this.#wait[slot] = waitMs;
+    this.#run[slot] = runMs;
+  }
+
+  /** Latency percentiles over the most recent tasks. */
+  latency(): { waitMs: LatencySummary; runMs: LatencySummary } {
+    const n = Math.min(this.#count, SAMPLES);
+    return { waitMs: percentiles(this.#wait, n), runMs: percentiles(this.#run, n) };
+  }
+
+  /**
+   * Rates over the recent window: compares now with the oldest sample younger than the
+   * window (or with the pool's start), then remembers now as a sample.
+   */
+  rates(
+    now: number,
+    busyByWorker: Map<number, number>,
+    size: number,
+  ): { throughput: number; utilization: number; perWorker: Map<number, number> } {
+    const finished = this.completed + this.failed;
+    this.#history = this.#history.filter((s) => now - s.time <= WINDOW_MS);
+    const base = this.#history[0] ??
+      { time: this.startedAt, finished: 0, busy: new Map<number, number>() };
+    const elapsed = Math.max(now - base.time, 1);
+    const perWorker = new Map<number, number>();
+    let busyTotal = 0;
+    for (const [id, busy] of busyByWorker) {
+      const delta = Math.max(0, busy - (base.busy.get(id) ?? 0));
+      busyTotal += delta;
+      perWorker.set(id, Math.min(1, delta / elapsed));
+    }
+    const last = this.#history.at(-1);
+    if (!last || now - last.time >= 250) {
+      this.#history.push({ time: now, finished, busy: new Map(busyByWorker) });
+    }
+    return {
+      throughput: ((finished - base.finished) * 1000) / elapsed,
+      utilization: Math.min(1, busyTotal / (elapsed * Math.max(size, 1))),
+      perWorker,
+    };
+  }
+}
+
+function percentiles(samples: Float64Array, n: number): LatencySummary {
+  if (n === 0) return { p50: 0, p95: 0, p99: 0 };
+  const sorted = samples.slice(0, n).sort();
+  const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))] ?? 0;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}

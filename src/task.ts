@@ -1,0 +1,153 @@
+/**
+ * What a worker can run: self-contained inline functions (shipped as source once per
+ * worker) and references to functions exported by task modules (imported by the worker,
+ * typed end to end through `taskModule`).
+ *
+ * @module
+ */
+
+import type { FunctionDefinition } from "./protocol.ts";
+
+declare const taskTypes: unique symbol;
+
+/**
+ * A reference to a function exported by a task module. The worker imports the module and
+ * calls the export; the phantom types carry its parameters and result to `apply`/`map`.
+ */
+export interface TaskRef<A extends unknown[] = unknown[], R = unknown> {
+  /** The module's URL. */
+  readonly module: string;
+  /** The export's name. */
+  readonly exportName: string;
+  /** Phantom: never set at run time. */
+  readonly [taskTypes]?: { args: A; result: R };
+}
+
+/** An inline function or a task module reference taking `A` and giving `R`. */
+export type Task<A extends unknown[] = unknown[], R = unknown> =
+  | ((...args: A) => R | PromiseLike<R>)
+  | TaskRef<A, R>;
+
+/** Anything the pool accepts as a task, as the `initializer` option takes it. */
+// deno-lint-ignore no-explicit-any
+export type TaskFn = (...args: any[]) => unknown;
+
+/** The task references of a module's exported functions, keyed by export name. */
+export type TaskModule<M> = {
+  readonly [K in keyof M as M[K] extends TaskFn ? K : never]: M[K] extends
+    (...args: infer A) => infer R ? TaskRef<A, Awaited<R>> : never;
+};
+
+/**
+ * References to a task module's exported functions, typed by the module's own types.
+ * Nothing is imported here; each worker imports the module the first time it runs one of
+ * its functions, and keeps it.
+ *
+ * @param url The module's URL (a `URL`, or an absolute URL string). Relative paths are
+ * resolved against the current working directory.
+ * @returns An object whose property `name` is a reference to the export `name`.
+ * @throws {TypeError} when `url` is not a URL.
+ *
+ * @example Typed references to a module's exports
+ * ```ts
+ * import { Pool, taskModule } from "@seed/pool";
+ * import assert from "node:assert/strict";
+ *
+ * const tasks = taskModule<typeof import("./tests/fixtures/math.ts")>(
+ *   new URL("./tests/fixtures/math.ts", import.meta.url),
+ * );
+ * await using pool = new Pool(2);
+ * const squares: number[] = await pool.map(tasks.square, [1, 2, 3]);
+ * assert.deepEqual(squares, [1, 4, 9]);
+ * ```
+ */
+export function taskModule<M>(url: string | URL): TaskModule<M> {
+  let href: string;
+  try {
+    href = url instanceof URL
+      ? url.href
+      : new URL(url, `file://${Deno.cwd().replaceAll("\\", "/")}/`).href;
+  } catch {
+    throw new TypeError(`Cannot create task module as 'url' is not a URL: current value is ${url}`);
+  }
+  const refs = new Map<string, TaskRef>();
+  return new Proxy({}, {
+    get(_target, key) {
+      // Not a thenable, not a symbol-keyed protocol: only string export names are refs.
+      if (typeof key !== "string" || key === "then") return undefined;
+      let ref = refs.get(key);
+      if (!ref) {
+        ref = Object.freeze({ module: href, exportName: key });
+        refs.set(key, ref);
+      }
+      return ref;
+    },
+  }) as TaskModule<M>;
+}
+
+/** Whether `value` is a task module reference. */
+export function isTaskRef(value: unknown): value is TaskRef {
+  return typeof value === "object" && value !== null &&
+    typeof (value as TaskRef).module === "string" &&
+    typeof (value as TaskRef).exportName === "string";
+}
+
+/** Gives every distinct task a small number, and its definition for the workers. */
+export class FunctionTable {
+  readonly #inline = new WeakMap<TaskFn, FunctionDefinition>();
+  readonly #modules = new Map<string, FunctionDefinition>();
+  #next = 1;
+
+  /**
+   * The definition of a task, made once per function.
+   *
+   * @throws {TypeError} for anything that is neither a function nor a task reference, and
+   * for functions whose source cannot travel (native, bound, classes).
+   */
+  resolve(task: unknown, where: string): FunctionDefinition {
+    if (typeof task === "function") {
+      const known = this.#inline.get(task as TaskFn);
+      if (known) return known;
+      const definition = this.#inlineDefinition(task as TaskFn, where);
+      this.#inline.set(task as TaskFn, definition);
+      return definition;
+    }
+    if (isTaskRef(task)) {
+      const key = `${task.module}#${task.exportName}`;
+      let definition = this.#modules.get(key);
+      if (!definition) {
+        definition = {
+          kind: "module",
+          fnId: this.#next++,
+          url: task.module,
+          exportName: task.exportName,
+        };
+        this.#modules.set(key, definition);
+      }
+      return definition;
+    }
+    throw new TypeError(
+      `Cannot run '${where}' as it must be a function or a task module reference: current ` +
+        `value is ${task === null ? "null" : typeof task}`,
+    );
+  }
+
+  #inlineDefinition(fn: TaskFn, where: string): FunctionDefinition {
+    const source = Function.prototype.toString.call(fn);
+    if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+      throw new TypeError(
+        `Cannot run '${where}' as its source is not available (a built-in or bound ` +
+          `function such as '${fn.name}'): wrap it in a function of your own`,
+      );
+    }
+    if (/^class\b/.test(source)) {
+      throw new TypeError(`Cannot run '${where}' as it is a class, not a function`);
+    }
+    return { kind: "inline", fnId: this.#next++, name: fn.name, source };
+  }
+}
+
+/** The name shown for a task in events, stats and the dashboard. */
+export function taskName(definition: FunctionDefinition): string {
+  return definition.kind === "inline" ? definition.name || "(anonymous)" : definition.exportName;
+}

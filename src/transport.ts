@@ -1,0 +1,109 @@
+/**
+ * How the pool reaches one worker, whatever it is: a Web Worker thread, or a Deno
+ * subprocess. The pool only sends `ToWorker` messages and hears `FromWorker` messages and
+ * the worker's end; everything else about a worker's kind lives behind this interface.
+ *
+ * @module
+ */
+
+import type { CanonicalPermissions } from "./permissions.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+
+/** What a transport tells the pool. */
+export interface TransportListener {
+  /** A message from the worker. */
+  message(message: FromWorker): void;
+  /**
+   * The worker ended without being asked (it crashed, ran out of memory, was killed) or
+   * could not start. `error` says why. Called at most once, never after `terminate()`.
+   */
+  exit(error: unknown): void;
+}
+
+/** One worker as the pool sees it. */
+export interface Transport {
+  /** Sends a message, moving `transfer` where the transport can; throws DataCloneError. */
+  send(message: ToWorker, transfer?: Transferable[]): void;
+  /** Stops the worker now (a process is killed). Resolves when it is gone. */
+  terminate(): Promise<void>;
+}
+
+/** What a transport is created with. */
+export interface TransportOptions {
+  readonly workerId: number;
+  /** `undefined` for the pool's default, which passes no permission option at all. */
+  readonly permissions: CanonicalPermissions | undefined;
+  readonly memoryLimitMb: number | undefined;
+  readonly listener: TransportListener;
+}
+
+/** Creates a transport to a new worker. */
+export type TransportFactory = (options: TransportOptions) => Transport;
+
+const WORKER_URL = new URL("../workers/worker.ts", import.meta.url);
+
+/**
+ * A Web Worker thread. Permissions are passed only when a set other than the default was
+ * asked, since Deno exits the process (code 70) on any `deno.permissions` option without
+ * `--unstable-worker-options`, even `"inherit"`.
+ */
+export const webWorkerTransport: TransportFactory = webWorkerTransportWith([]);
+
+/**
+ * A Web Worker transport whose workers load `modules` (task module URLs) as part of their
+ * entry module. Deno checks a worker's entry graph against the *parent's* permissions, but a
+ * dynamic `import()` inside the worker against the *worker's* own: so a worker with no read
+ * permission cannot `import()` a local task module, yet can run one loaded this way (the
+ * runtime's later `import()` of the same URL finds it already loaded). The task's code still
+ * runs with only the worker's permissions.
+ */
+export function webWorkerTransportWith(modules: readonly string[]): TransportFactory {
+  // The worker first, so its message handler is installed before any task module runs.
+  const entry = modules.length === 0 ? WORKER_URL : URL.createObjectURL(
+    new Blob(
+      [[WORKER_URL.href, ...modules].map((url) => `import ${JSON.stringify(url)};\n`).join("")],
+      { type: "application/javascript" },
+    ),
+  );
+  return (transportOptions) => startWebWorker(entry, transportOptions);
+}
+
+function startWebWorker(
+  entry: string | URL,
+  { workerId, permissions, listener }: TransportOptions,
+): Transport {
+  const options: WorkerOptions & { deno?: { permissions: unknown } } = {
+    type: "module",
+    name: `seed-pool-worker-${workerId}`,
+  };
+  if (permissions !== undefined) {
+    options.deno = { permissions: permissions as Deno.PermissionOptions };
+  }
+  const worker = new Worker(entry, options);
+  let ended = false;
+  worker.onmessage = (event: MessageEvent<FromWorker>) => listener.message(event.data);
+  worker.onerror = (event: ErrorEvent) => {
+    // Handled here, so the parent does not die with its worker.
+    event.preventDefault();
+    if (ended) return;
+    ended = true;
+    worker.terminate();
+    listener.exit(event.error ?? new Error(event.message));
+  };
+  worker.onmessageerror = () => {
+    if (ended) return;
+    ended = true;
+    worker.terminate();
+    listener.exit(new Error("The worker sent a message that could not be deserialized"));
+  };
+  return {
+    send(message, transfer) {
+      worker.postMessage(message, transfer ?? []);
+    },
+    terminate() {
+      ended = true;
+      worker.terminate();
+      return Promise.resolve();
+    },
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * The pool's view of one worker: its state, the tasks it holds in the order it runs them,
+ * which functions it has been sent, and what it has done.
+ *
+ * @module
+ */
+
+import { Fifo } from "./_fifo.ts";
+import type { WorkerState } from "./events.ts";
+import type { FunctionDefinition, WireTask } from "./protocol.ts";
+import type { Lane, PendingTask } from "./scheduler.ts";
+import type { Transport } from "./transport.ts";
+
+/** One worker and the tasks in flight on it. */
+export class WorkerHandle {
+  state: WorkerState = "starting";
+  /** Tasks sent and not finished, in the order the worker runs them: the head is running. */
+  readonly inflight = new Fifo<PendingTask>();
+  /** Sum of the in-flight tasks' expected run times, ms. */
+  inflightMs = 0;
+  /** Tasks ever sent (counted against maxTasksPerWorker). */
+  sent = 0;
+  tasksCompleted = 0;
+  tasksFailed = 0;
+  /** Time spent on finished tasks, ms. */
+  busyMs = 0;
+  /** Wall-clock ms when it last became idle (for idleTimeout). */
+  idleSince: number;
+  /** Takes no more tasks, and retires when idle (its slot goes to another lane). */
+  draining = false;
+  transport!: Transport;
+  readonly #defined = new Set<number>();
+
+  constructor(readonly id: number, readonly lane: Lane, now: number) {
+    this.idleSince = now;
+  }
+
+  /** Whether it may be sent more tasks. */
+  get accepting(): boolean {
+    return this.state !== "exiting" && !this.draining;
+  }
+
+  /**
+   * Sends tasks in one message, with the definitions of functions it has not seen.
+   * Marks them in flight first, so a synchronous failure to send leaves them to the caller.
+   */
+  send(tasks: readonly PendingTask[]): void {
+    const defines: FunctionDefinition[] = [];
+    const wire: WireTask[] = new Array(tasks.length);
+    let transfer: Transferable[] | undefined;
+    for (let i = 0; i < tasks.length; i++) {
+      const task = tasks[i]!;
+      const definition = task.definition;
+      if (!this.#defined.has(definition.fnId)) defines.push(definition);
+      wire[i] = { id: task.id, fnId: definition.fnId, mode: task.mode, args: task.args };
+      if (task.transfer) (transfer ??= []).push(...task.transfer);
+    }
+    this.transport.send({ type: "run", defines, tasks: wire }, transfer);
+    for (const definition of defines) this.#defined.add(definition.fnId);
+  }
+}

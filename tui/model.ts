@@ -1,0 +1,404 @@
+/**
+ * The dashboard's state as a pure function of what the pool reports: `reduce` folds
+ * snapshots, event batches and connection changes into a view model the components draw.
+ * Nothing here reads a clock, a terminal or a pool; every time comes from the messages.
+ *
+ * @module
+ */
+
+import type { MonitorMessage, PoolEventRecord } from "../monitor.ts";
+import type { Isolation, WorkerState } from "../src/events.ts";
+import type { LatencySummary, PoolState, PoolStats } from "../src/stats.ts";
+
+/** One lane tick: a cell of a worker's history and one sample of the throughput sparkline. */
+export const TICK_MS = 1000;
+/** How many lane cells each worker keeps (the widest terminal shows this many). */
+export const LANE_CELLS = 120;
+/** How many throughput samples are kept: one per tick over the last minute. */
+export const THROUGHPUT_SAMPLES = 60;
+/** How many recent errors are kept. */
+export const MAX_ERRORS = 50;
+
+/** One cell of a worker's busy/idle lane: the busy share of one tick, and whether a task failed. */
+export interface LaneCell {
+  /** 0 (idle the whole tick) to 1 (busy the whole tick). */
+  readonly busy: number;
+  readonly failed: boolean;
+}
+
+/** One worker row. */
+export interface WorkerRow {
+  readonly id: number;
+  /** `"gone"` after its `workerexit`, until the next snapshot drops it. */
+  readonly state: WorkerState | "gone";
+  readonly permissions: string;
+  readonly isolation: Isolation;
+  readonly currentTask: string | null;
+  readonly tasksCompleted: number;
+  readonly tasksFailed: number;
+  /** Busy share of the pool's recent window, 0..1. */
+  readonly utilization: number;
+  /** Oldest first; at most `LANE_CELLS`. */
+  readonly lane: readonly LaneCell[];
+}
+
+/** One recent error: a failed task, or a crashed worker. */
+export interface ErrorRow {
+  readonly time: number;
+  readonly task: string;
+  /** -1 when the task never reached a worker. */
+  readonly workerId: number;
+  readonly name: string;
+  readonly message: string;
+}
+
+/** Where the data comes from, and whether it is flowing. */
+export interface ConnectionView {
+  readonly status: "local" | "connecting" | "connected" | "disconnected";
+  /** `"demo"` or the monitor's URL. */
+  readonly source: string;
+  /** Why it dropped, when disconnected. */
+  readonly message?: string;
+  /** When the next attempt is due (ms since the epoch), when disconnected. */
+  readonly retryAt?: number;
+}
+
+/** The pool-wide numbers of the header. */
+export interface PoolView {
+  readonly name: string;
+  readonly size: number;
+  readonly isolation: Isolation;
+  readonly state: PoolState;
+  readonly uptimeMs: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly queued: number;
+  readonly running: number;
+  /** Tasks/s over the pool's recent window. */
+  readonly throughput: number;
+  readonly utilization: number;
+  readonly latency: { readonly waitMs: LatencySummary; readonly runMs: LatencySummary };
+}
+
+/** Everything the dashboard draws. */
+export interface DashboardView {
+  readonly connection: ConnectionView;
+  /** Null until the first snapshot. */
+  readonly pool: PoolView | null;
+  readonly workers: readonly WorkerRow[];
+  /** Tasks/s per tick, oldest first; at most `THROUGHPUT_SAMPLES`. */
+  readonly throughputHistory: readonly number[];
+  /** Newest first; at most `MAX_ERRORS`. */
+  readonly errors: readonly ErrorRow[];
+  /** Events the source left out of batches because the pool was too busy to send them all. */
+  readonly droppedEvents: number;
+  /** The pool's clock at the last message (ms since the epoch), 0 before any. */
+  readonly time: number;
+}
+
+/** What the reducer remembers to turn a tick's events and snapshots into lane cells. */
+interface WorkerTrack {
+  /** When its current task started (pool clock), or null when idle. */
+  readonly runningSince: number | null;
+  /** Busy time inside the current tick from tasks that ended in it. */
+  readonly busyInTick: number;
+  /** `busyMs` of the snapshot that closed the last tick (undefined before one). */
+  readonly busyMsAtTick: number | undefined;
+  /** Latest `busyMs` seen. */
+  readonly busyMs: number;
+  readonly failedAtTick: number;
+}
+
+/** The reducer's whole state: the view, and the bookkeeping behind the lanes. */
+export interface DashboardState {
+  readonly view: DashboardView;
+  readonly tracks: ReadonlyMap<number, WorkerTrack>;
+  /** Start of the current tick (pool clock), 0 before the first snapshot. */
+  readonly tickStart: number;
+  /** `completed + failed` at the start of the current tick. */
+  readonly finishedAtTick: number;
+  /** Uptime at the last snapshot, to notice a restarted pool behind the same URL. */
+  readonly lastUptimeMs: number;
+}
+
+/** What the reducer consumes: a monitor message, or a change of connection. */
+export type DashboardAction =
+  | MonitorMessage
+  | { readonly type: "connection"; readonly connection: ConnectionView };
+
+/**
+ * The state before anything arrived.
+ *
+ * @example
+ * ```ts
+ * import { initialState } from "./model.ts";
+ * const state = initialState({ status: "connecting", source: "http://127.0.0.1:8080/" });
+ * console.log(state.view.pool); // null
+ * ```
+ */
+export function initialState(connection: ConnectionView): DashboardState {
+  return {
+    view: {
+      connection,
+      pool: null,
+      workers: [],
+      throughputHistory: [],
+      errors: [],
+      droppedEvents: 0,
+      time: 0,
+    },
+    tracks: new Map(),
+    tickStart: 0,
+    finishedAtTick: 0,
+    lastUptimeMs: 0,
+  };
+}
+
+/**
+ * Folds one action into the state. Pure: the input state is never changed.
+ *
+ * @example
+ * ```ts
+ * import { initialState, reduce } from "./model.ts";
+ * let state = initialState({ status: "local", source: "demo" });
+ * state = reduce(state, { type: "events", events: [], dropped: 0 });
+ * ```
+ */
+export function reduce(state: DashboardState, action: DashboardAction): DashboardState {
+  switch (action.type) {
+    case "connection":
+      return { ...state, view: { ...state.view, connection: action.connection } };
+    case "events":
+      return reduceEvents(state, action.events, action.dropped);
+    case "snapshot":
+      return reduceSnapshot(state, action.stats);
+  }
+}
+
+function reduceEvents(
+  state: DashboardState,
+  events: readonly PoolEventRecord[],
+  dropped: number,
+): DashboardState {
+  const workers = new Map(state.view.workers.map((w) => [w.id, w]));
+  const tracks = new Map(state.tracks);
+  let pool = state.view.pool;
+  let errors = state.view.errors;
+  const newErrors: ErrorRow[] = [];
+  let time = state.view.time;
+
+  for (const event of events) {
+    time = Math.max(time, event.detail.time);
+    switch (event.type) {
+      case "workerspawn": {
+        const d = event.detail;
+        workers.set(d.workerId, {
+          id: d.workerId,
+          state: "starting",
+          permissions: d.permissions,
+          isolation: d.isolation,
+          currentTask: null,
+          tasksCompleted: 0,
+          tasksFailed: 0,
+          utilization: 0,
+          lane: workers.get(d.workerId)?.lane ?? [],
+        });
+        tracks.set(d.workerId, freshTrack());
+        break;
+      }
+      case "workerexit": {
+        const d = event.detail;
+        const row = workers.get(d.workerId);
+        if (row) workers.set(d.workerId, { ...row, state: "gone", currentTask: null });
+        if (d.reason === "crashed") {
+          newErrors.push({
+            time: d.time,
+            task: `worker ${d.workerId}`,
+            workerId: d.workerId,
+            name: "WorkerCrashError",
+            message: d.error ?? "the worker died",
+          });
+        }
+        break;
+      }
+      case "taskqueued":
+        if (pool) pool = { ...pool, queued: event.detail.queued };
+        break;
+      case "taskstart": {
+        const d = event.detail;
+        const row = workers.get(d.workerId);
+        if (row) workers.set(d.workerId, { ...row, state: "busy", currentTask: d.task });
+        tracks.set(d.workerId, { ...(tracks.get(d.workerId) ?? freshTrack()), runningSince: d.time });
+        if (pool) pool = { ...pool, queued: Math.max(0, pool.queued - 1) };
+        break;
+      }
+      case "taskend": {
+        const d = event.detail;
+        if (pool) {
+          pool = d.ok ? { ...pool, completed: pool.completed + 1 } : {
+            ...pool,
+            failed: pool.failed + 1,
+          };
+        }
+        if (!d.ok) {
+          newErrors.push({
+            time: d.time,
+            task: d.task,
+            workerId: d.workerId,
+            name: d.error?.name ?? "Error",
+            message: d.error?.message ?? "",
+          });
+        }
+        const row = workers.get(d.workerId);
+        if (!row) break;
+        workers.set(d.workerId, {
+          ...row,
+          state: row.state === "gone" ? "gone" : "idle",
+          currentTask: null,
+          tasksCompleted: row.tasksCompleted + (d.ok ? 1 : 0),
+          tasksFailed: row.tasksFailed + (d.ok ? 0 : 1),
+        });
+        const track = tracks.get(d.workerId) ?? freshTrack();
+        // Only the part of the run inside the current tick counts towards its cell.
+        const inTick = Math.max(0, d.time - Math.max(d.time - d.runMs, state.tickStart));
+        tracks.set(d.workerId, {
+          ...track,
+          runningSince: null,
+          busyInTick: track.busyInTick + inTick,
+        });
+        break;
+      }
+    }
+  }
+  if (newErrors.length > 0) {
+    errors = [...newErrors.reverse(), ...errors].slice(0, MAX_ERRORS);
+  }
+  return {
+    ...state,
+    tracks,
+    view: {
+      ...state.view,
+      pool,
+      workers: [...workers.values()],
+      errors,
+      droppedEvents: state.view.droppedEvents + dropped,
+      time,
+    },
+  };
+}
+
+function reduceSnapshot(previous: DashboardState, stats: PoolStats): DashboardState {
+  // A different pool, or the same URL serving a restarted one: its history is not ours.
+  const restarted = previous.view.pool !== null &&
+    (stats.name !== previous.view.pool.name || stats.uptimeMs < previous.lastUptimeMs);
+  const state = restarted ? { ...initialState(previous.view.connection) } : previous;
+
+  const finished = stats.completed + stats.failed;
+  const oldRows = new Map(state.view.workers.map((w) => [w.id, w]));
+  const tracks = new Map<number, WorkerTrack>();
+  let workers: WorkerRow[] = stats.workers.map((w) => {
+    const old = oldRows.get(w.id);
+    const track = state.tracks.get(w.id) ?? freshTrack();
+    const busy = w.state === "busy";
+    tracks.set(w.id, {
+      ...track,
+      // The snapshot is the truth about who is running now; an unseen start (its event
+      // dropped from a full batch) is dated to this snapshot.
+      runningSince: busy ? track.runningSince ?? stats.time : null,
+      busyMs: w.busyMs,
+    });
+    return {
+      id: w.id,
+      state: w.state,
+      permissions: w.permissions,
+      isolation: w.isolation,
+      currentTask: w.currentTask,
+      tasksCompleted: w.tasksCompleted,
+      tasksFailed: w.tasksFailed,
+      utilization: w.utilization,
+      lane: old?.lane ?? [],
+    };
+  });
+
+  let { tickStart, finishedAtTick } = state;
+  let throughputHistory = state.view.throughputHistory;
+  if (tickStart === 0) {
+    tickStart = stats.time;
+    finishedAtTick = finished;
+    for (const [id, track] of tracks) {
+      tracks.set(id, { ...track, busyMsAtTick: track.busyMs, failedAtTick: failedOf(workers, id) });
+    }
+  } else if (stats.time - tickStart >= TICK_MS) {
+    const span = stats.time - tickStart;
+    throughputHistory = [
+      ...throughputHistory,
+      Math.max(0, ((finished - finishedAtTick) * 1000) / span),
+    ].slice(-THROUGHPUT_SAMPLES);
+    workers = workers.map((row) => {
+      const track = tracks.get(row.id)!;
+      const fromEvents = track.busyInTick +
+        (track.runningSince === null ? 0 : stats.time - Math.max(track.runningSince, tickStart));
+      const fromSnapshots = track.busyMsAtTick === undefined ? 0 : track.busyMs - track.busyMsAtTick;
+      // Events are exact but may be dropped under load; busyMs deltas may lag a running
+      // task. Each only ever underestimates, so the larger is the better estimate.
+      const cell: LaneCell = {
+        busy: clamp01(Math.max(fromEvents, fromSnapshots) / span),
+        failed: row.tasksFailed > track.failedAtTick,
+      };
+      tracks.set(row.id, {
+        ...track,
+        busyInTick: 0,
+        busyMsAtTick: track.busyMs,
+        failedAtTick: row.tasksFailed,
+      });
+      return { ...row, lane: [...row.lane, cell].slice(-LANE_CELLS) };
+    });
+    tickStart = stats.time;
+    finishedAtTick = finished;
+  }
+
+  return {
+    tracks,
+    tickStart,
+    finishedAtTick,
+    lastUptimeMs: stats.uptimeMs,
+    view: {
+      ...state.view,
+      pool: {
+        name: stats.name,
+        size: stats.size,
+        isolation: stats.isolation,
+        state: stats.state,
+        uptimeMs: stats.uptimeMs,
+        completed: stats.completed,
+        failed: stats.failed,
+        queued: stats.queued,
+        running: stats.running,
+        throughput: stats.throughput,
+        utilization: stats.utilization,
+        latency: stats.latency,
+      },
+      workers,
+      throughputHistory,
+      time: stats.time,
+    },
+  };
+}
+
+function freshTrack(): WorkerTrack {
+  return {
+    runningSince: null,
+    busyInTick: 0,
+    busyMsAtTick: undefined,
+    busyMs: 0,
+    failedAtTick: 0,
+  };
+}
+
+function failedOf(workers: readonly WorkerRow[], id: number): number {
+  return workers.find((w) => w.id === id)?.tasksFailed ?? 0;
+}
+
+function clamp01(value: number): number {
+  return Math.min(1, Math.max(0, value));
+}

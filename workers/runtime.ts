@@ -1,0 +1,312 @@
+/**
+ * The worker side of the protocol, independent of how messages travel (a Web Worker's
+ * `postMessage`, or a subprocess's stdio). It keeps a local queue of the tasks it was sent,
+ * runs them one at a time in order, and sends outcomes back in batches.
+ *
+ * @module
+ */
+
+import { type TaskFailure, toThrownData } from "../src/errors.ts";
+import type { FromWorker, FunctionDefinition, ToWorker, WireResult, WireTask } from "../src/protocol.ts";
+
+/** How the runtime talks to the pool. */
+export interface RuntimePort {
+  /** Sends a message; throws (DataCloneError) when something in it cannot be cloned. */
+  post(message: FromWorker): void;
+  /** Ends this worker for good. */
+  close(): void;
+}
+
+type TaskFunction = (...args: unknown[]) => unknown;
+type Loaded = { readonly fn: TaskFunction; readonly inline: boolean; readonly name: string };
+
+/** Results are sent at the latest this long after the first one waiting, while a batch runs. */
+const FLUSH_MS = 4;
+
+const wallClock = () => performance.timeOrigin + performance.now();
+
+/** Creates the runtime; feed it every message from the pool with `receive`. */
+export function createRuntime(port: RuntimePort): {
+  receive(message: ToWorker): void;
+  crash(thrown: unknown): void;
+} {
+  const functions = new Map<number, Promise<Loaded | TaskFailure>>();
+  const moduleCache = new Map<string, Promise<Record<string, unknown>>>();
+  const queue: WireTask[] = [];
+  let head = 0;
+  const cancelled = new Set<number>();
+  // Where each `run` message's tasks end in the queue: results go back as each batch ends,
+  // so the pool can send the next batch while this worker runs the one after.
+  const batchEnds: number[] = [];
+  let nextEnd = 0;
+  let outbox: WireResult[] = [];
+  let outboxSince = 0;
+  let running = false;
+  let closed = false;
+  let init: Promise<TaskFailure | null> = Promise.resolve(null);
+
+  function flush(): void {
+    if (outbox.length === 0 || closed) return;
+    const results = outbox;
+    outbox = [];
+    try {
+      port.post({ type: "results", results });
+    } catch {
+      // One result could not be cloned: send them one by one so only that one fails.
+      for (const result of results) {
+        try {
+          port.post({ type: "results", results: [result] });
+        } catch (error) {
+          port.post({
+            type: "results",
+            results: [{
+              id: result.id,
+              ok: false,
+              start: result.start,
+              runMs: result.runMs,
+              failure: {
+                as: "type",
+                thrown: toThrownData(
+                  new TypeError(
+                    `Cannot send the task's result as it cannot be structured-cloned: ${
+                      (error as Error).message
+                    }`,
+                  ),
+                ),
+              },
+            }],
+          });
+        }
+      }
+    }
+  }
+
+  function push(result: WireResult): void {
+    if (outbox.length === 0) outboxSince = result.start;
+    outbox.push(result);
+  }
+
+  async function drain(): Promise<void> {
+    running = true;
+    const initFailure = await init;
+    while (head < queue.length) {
+      const task = queue[head]!;
+      queue[head++] = undefined as unknown as WireTask;
+      if (cancelled.delete(task.id)) continue;
+      const start = wallClock();
+      const t0 = performance.now();
+      let loaded = initFailure ?? functions.get(task.fnId);
+      if (loaded instanceof Promise) loaded = await loaded;
+      if (loaded === undefined) {
+        loaded = failure(new Error(`Worker has no function ${task.fnId}`), "task");
+      }
+      if (!("fn" in loaded)) {
+        push({ id: task.id, ok: false, failure: loaded, start, runMs: performance.now() - t0 });
+      } else {
+        try {
+          let value = call(loaded.fn, task);
+          if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+            flush(); // do not hold finished results behind a task that waits
+            value = await value;
+          }
+          push({ id: task.id, ok: true, value, start, runMs: performance.now() - t0 });
+        } catch (thrown) {
+          push({
+            id: task.id,
+            ok: false,
+            failure: describeFailure(thrown, loaded),
+            start,
+            runMs: performance.now() - t0,
+          });
+        }
+      }
+      if (head >= (batchEnds[nextEnd] ?? Infinity)) {
+        while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
+        flush();
+      } else if (wallClock() - outboxSince >= FLUSH_MS) flush();
+    }
+    queue.length = 0;
+    head = 0;
+    batchEnds.length = 0;
+    nextEnd = 0;
+    flush();
+    running = false;
+  }
+
+  function define(definition: FunctionDefinition): void {
+    if (functions.has(definition.fnId)) return;
+    functions.set(definition.fnId, load(definition, moduleCache));
+  }
+
+  return {
+    receive(message: ToWorker): void {
+      switch (message.type) {
+        case "init": {
+          if (message.initializer) {
+            define(message.initializer);
+            const fnId = message.initializer.fnId;
+            init = functions.get(fnId)!.then(async (loaded) => {
+              if (!("fn" in loaded)) return initializerFailure(loaded);
+              try {
+                await loaded.fn(...message.initArgs);
+                return null;
+              } catch (thrown) {
+                return initializerFailure(describeFailure(thrown, loaded));
+              }
+            });
+          }
+          init.then(() => port.post({ type: "ready" }));
+          return;
+        }
+        case "run":
+          for (const definition of message.defines) define(definition);
+          for (const task of message.tasks) queue.push(task);
+          batchEnds.push(queue.length);
+          if (!running) drain();
+          return;
+        case "cancel":
+          for (const id of message.ids) cancelled.add(id);
+          return;
+        default:
+          message satisfies never;
+      }
+    },
+    crash(thrown: unknown): void {
+      if (closed) return;
+      flush();
+      closed = true;
+      try {
+        port.post({ type: "crash", thrown: toThrownData(thrown) });
+      } finally {
+        port.close();
+      }
+    },
+  };
+}
+
+function call(fn: TaskFunction, task: WireTask): unknown {
+  switch (task.mode) {
+    case "apply":
+      return fn(...task.args);
+    case "map":
+      return mapChunk(fn, task.args, false);
+    case "starmap":
+      return mapChunk(fn, task.args, true);
+  }
+}
+
+/** Runs a chunk in order; stays synchronous until an element returns a promise. */
+function mapChunk(fn: TaskFunction, items: readonly unknown[], spread: boolean): unknown {
+  const out = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
+    if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+      return (async () => {
+        out[i] = await value;
+        for (let j = i + 1; j < items.length; j++) {
+          out[j] = await (spread ? fn(...(items[j] as unknown[])) : fn(items[j]));
+        }
+        return out;
+      })();
+    }
+    out[i] = value;
+  }
+  return out;
+}
+
+function failure(thrown: unknown, as: TaskFailure["as"]): TaskFailure {
+  return { as, thrown: toThrownData(thrown) };
+}
+
+function initializerFailure(cause: TaskFailure): TaskFailure {
+  const thrown = cause.thrown;
+  const message = thrown.kind === "error" ? thrown.message : "it threw a non-Error value";
+  return {
+    as: "task",
+    thrown: {
+      kind: "error",
+      name: "InitializerError",
+      message: `The pool's initializer failed in this worker: ${message}`,
+      stack: thrown.kind === "error" ? thrown.stack : undefined,
+      fields: {},
+      cause: thrown,
+    },
+  };
+}
+
+const NOT_DEFINED = /^(?:(\S+) is not defined|Cannot access '([^']+)' before initialization)$/;
+
+function describeFailure(thrown: unknown, loaded: Loaded): TaskFailure {
+  const data = toThrownData(thrown);
+  if (loaded.inline && thrown instanceof ReferenceError) {
+    const match = NOT_DEFINED.exec(thrown.message);
+    const variable = match?.[1] ?? match?.[2];
+    if (variable !== undefined && !(variable in globalThis)) {
+      return { as: "task", thrown: data, missingVariable: variable, functionName: loaded.name };
+    }
+  }
+  return { as: "task", thrown: data };
+}
+
+async function load(
+  definition: FunctionDefinition,
+  moduleCache: Map<string, Promise<Record<string, unknown>>>,
+): Promise<Loaded | TaskFailure> {
+  if (definition.kind === "inline") {
+    try {
+      return { fn: compile(definition.source), inline: true, name: definition.name };
+    } catch (error) {
+      return failure(
+        new TypeError(
+          `Cannot compile inline task function '${definition.name || "(anonymous)"}': ${
+            (error as Error).message
+          }`,
+        ),
+        "type",
+      );
+    }
+  }
+  let module = moduleCache.get(definition.url);
+  if (!module) {
+    module = import(definition.url);
+    moduleCache.set(definition.url, module);
+  }
+  try {
+    const fn = (await module)[definition.exportName];
+    if (typeof fn !== "function") {
+      const what = fn === undefined ? "has no export" : "exports a non-function as";
+      return failure(
+        new TypeError(
+          `Task module ${definition.url} ${what} '${definition.exportName}'`,
+        ),
+        "task",
+      );
+    }
+    return { fn: fn as TaskFunction, inline: false, name: definition.exportName };
+  } catch (error) {
+    moduleCache.delete(definition.url); // a later task may find it fixed
+    return failure(
+      new Error(`Cannot load task module ${definition.url}: ${(error as Error)?.message}`, {
+        cause: error,
+      }),
+      "task",
+    );
+  }
+}
+
+/**
+ * Compiles an inline function's source in the worker's global scope, where nothing of the
+ * caller's scope exists. Method shorthand (`square(x) { … }`) is not an expression, so it
+ * is retried as a function declaration.
+ */
+function compile(source: string): TaskFunction {
+  const indirectEval = eval;
+  try {
+    return indirectEval(`(${source}\n)`) as TaskFunction;
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    const method = /^(async\s+)?(\*?\s*)/.exec(source)!;
+    const rest = source.slice(method[0].length);
+    return indirectEval(`(${method[1] ?? ""}function ${method[2] ?? ""}${rest}\n)`) as TaskFunction;
+  }
+}
