@@ -117,7 +117,7 @@ export async function measure(
   const active = (step: Step) => step.keys.every((key) => !skipped.has(key));
   const attempt = async (step: Step, action: () => Promise<void>) => {
     try {
-      await action();
+      await (step.optional ? guardUncaught(action) : action());
     } catch (error) {
       if (error instanceof WrongResultError || !step.optional) throw error;
       skip(step, describeError(error));
@@ -186,6 +186,34 @@ export async function measure(
   return { id: workload.id, title: workload.title, rows, runs };
 }
 
+/**
+ * Runs `action`, failing it (instead of the whole process) if an error goes uncaught
+ * meanwhile: an unfinished feature may throw from a callback of its own, and its promise
+ * would then never settle.
+ */
+async function guardUncaught(action: () => Promise<void>): Promise<void> {
+  let onError!: (event: ErrorEvent) => void;
+  let onRejection!: (event: PromiseRejectionEvent) => void;
+  const uncaught = new Promise<never>((_, reject) => {
+    onError = (event) => {
+      event.preventDefault();
+      reject(event.error ?? new Error(event.message));
+    };
+    onRejection = (event) => {
+      event.preventDefault();
+      reject(event.reason);
+    };
+  });
+  globalThis.addEventListener("error", onError);
+  globalThis.addEventListener("unhandledrejection", onRejection);
+  try {
+    await Promise.race([action(), uncaught]);
+  } finally {
+    globalThis.removeEventListener("error", onError);
+    globalThis.removeEventListener("unhandledrejection", onRejection);
+  }
+}
+
 /** Higher-is-better units become costs, so that every ratio reads "times the floor's cost". */
 function cost(value: number, unit: Unit): number {
   return unit === "items/s" || unit === "×" ? 1 / value : value;
@@ -195,14 +223,16 @@ function cost(value: number, unit: Unit): number {
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? sorted[middle]!
-    : (sorted[middle - 1]! + sorted[middle]!) / 2;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** `Name: message` of anything thrown, on one line. */
 export function describeError(error: unknown): string {
-  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = !(error instanceof Error)
+    ? String(error)
+    : error.name === "Error"
+    ? error.message
+    : `${error.name}: ${error.message}`;
   return text.split("\n")[0]!;
 }
 

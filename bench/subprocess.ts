@@ -32,6 +32,7 @@ async function spawn(program: string, args: string[], expected: string): Promise
   const command = new Deno.Command(program, {
     args,
     cwd: pathOf(PROJECT_ROOT), // so that deno.json applies, as it does to `deno task`
+    env: { NO_COLOR: "1" }, // plain error messages for the table
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -44,8 +45,12 @@ async function spawn(program: string, args: string[], expected: string): Promise
   const stderr = decoder.decode(output.stderr);
   const name = args.find((arg) => arg.endsWith(".ts")) ?? program;
   if (!output.success) {
-    const why = stderr.trim().split("\n").filter((line) => !/^\s/.test(line)).slice(-2);
-    throw new Error(`${name} ${args.at(-1)} exited with ${output.code}: ${why.join(" / ")}`);
+    const lines = stderr.trim().split("\n");
+    const why = lines.find((line) => /^error: /.test(line)) ?? lines.find((line) => line.trim());
+    throw new Error(
+      `${name.split("/").pop()} ${args.slice(args.indexOf(name) + 1).join(" ")} exited with ` +
+        `${output.code}: ${why?.replace(/^error: /, "") ?? "no message"}`,
+    );
   }
   if (stdout.trim() !== expected) {
     throw new WrongResultError(`${name} printed ${JSON.stringify(stdout)}, not "${expected}"`);

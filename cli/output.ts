@@ -69,8 +69,11 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, replacer) ?? "null";
 }
 
+/** V8's `JSON.rawJSON` (not yet in TypeScript's lib): an exact number literal for a BigInt. */
+const rawJson = (JSON as unknown as { rawJSON: (text: string) => unknown }).rawJSON;
+
 function replacer(_key: string, value: unknown): unknown {
-  if (typeof value === "bigint") return JSON.rawJSON(value.toString());
+  if (typeof value === "bigint") return rawJson(value.toString());
   if (value === undefined || typeof value !== "object" || value === null) return value;
   if (value instanceof Map) {
     const keys = [...value.keys()];

@@ -13,7 +13,7 @@
  * pool.join()
  * ```
  *
- * Run: `deno run examples/apply_async_callback.ts`
+ * Run: `deno run --allow-read examples/apply_async_callback.ts`
  *
  * @module
  */

@@ -8,7 +8,7 @@
  *     results = pool.map(square, range(10_000), chunksize=100)
  * ```
  *
- * Run: `deno run examples/chunksize.ts`
+ * Run: `deno run --allow-read examples/chunksize.ts`
  *
  * @module
  */

@@ -18,7 +18,7 @@
  *     pool.join()
  * ```
  *
- * Run: `deno run examples/error_callback.ts`
+ * Run: `deno run --allow-read examples/error_callback.ts`
  *
  * @module
  */
@@ -31,11 +31,15 @@ function riskyOperation(x: number): number {
   return x * 2;
 }
 
-function handleError(error: Error): void {
+function handleError(error: unknown): void {
   // The pool wraps what the task threw in a TaskError; `cause` is the original, rebuilt
   // in this thread with its name, message and the worker's stack.
-  const original = error instanceof TaskError ? (error.cause as Error).name : "(not a task error)";
-  console.log(`errorCallback caught ${error.name}: ${error.message} (thrown as ${original})`);
+  if (error instanceof TaskError) {
+    const original = error.cause as Error;
+    console.log(`errorCallback caught TaskError: ${error.message} (thrown as ${original.name})`);
+  } else {
+    console.log(`errorCallback caught ${error}`);
+  }
 }
 
 const pool = new Pool();

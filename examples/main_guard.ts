@@ -8,8 +8,10 @@
  * The same happens here. This file is its own task module: `cube` is found by workers that
  * import this very file (`taskModule(import.meta.url)`). When a worker imports it,
  * `import.meta.main` is false, so only the export is defined and the pool code below does
- * not run again. Without the guard each worker would create a pool of its own, whose workers
- * would create pools of their own, and so on.
+ * not run again. Without the guard each worker, while importing this file, would create a
+ * pool of its own, whose workers would do the same, and so on: the program never finishes.
+ *
+ * Inline functions need no guard: they travel as source, and workers never import your file.
  *
  * Python:
  * ```py
@@ -21,7 +23,7 @@
  *         print(pool.map(cube, range(1, 6)))
  * ```
  *
- * Run: `deno run examples/main_guard.ts`
+ * Run: `deno run --allow-read examples/main_guard.ts`
  *
  * @module
  */

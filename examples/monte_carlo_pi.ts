@@ -12,7 +12,7 @@
  * print(4 * sum(hits) / n)
  * ```
  *
- * Run: `deno run examples/monte_carlo_pi.ts`
+ * Run: `deno run --allow-read examples/monte_carlo_pi.ts`
  *
  * @module
  */

@@ -8,7 +8,7 @@
  *     print(pool.map_async(square, range(10)).get())
  * ```
  *
- * Run: `deno run examples/square.ts`
+ * Run: `deno run --allow-read examples/square.ts`
  *
  * @module
  */

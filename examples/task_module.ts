@@ -5,7 +5,7 @@
  * Python has no counterpart to write: it pickles a reference to a module-level function.
  * Here the reference is explicit, and checked by the type checker.
  *
- * Run: `deno run examples/task_module.ts`
+ * Run: `deno run --allow-read examples/task_module.ts`
  *
  * @module
  */

@@ -427,8 +427,9 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     this.#pulling = true;
     try {
       while (!this.#inputDone && !this.#stopped && !this.#hasTaskError) {
-        if (this.#pulledItems - this.#deliveredItems >= this.window) break;
-        const size = Math.max(1, this.chunksize());
+        const room = this.window - (this.#pulledItems - this.#deliveredItems);
+        if (room <= 0) break;
+        const size = Math.max(1, Math.min(this.chunksize(), room));
         const chunk: unknown[] = [];
         const index = this.#pulledItems;
         while (chunk.length < size) {

@@ -19,8 +19,8 @@ export interface TaskRef<A extends unknown[] = unknown[], R = unknown> {
   readonly module: string;
   /** The export's name. */
   readonly exportName: string;
-  /** Phantom: never set at run time. */
-  readonly [taskTypes]?: { args: A; result: R };
+  /** Phantom, never set at run time: a function type, so arguments check as a call's do. */
+  readonly [taskTypes]?: (...args: A) => R;
 }
 
 /** An inline function or a task module reference taking `A` and giving `R`. */

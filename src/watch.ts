@@ -102,7 +102,7 @@ export function watchPool(
   // their own so a flood of successes cannot push them out of a batch.
   let reserved = 0;
   let dropped = 0;
-  let flushTimer: number | undefined;
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
 
   const flush = () => {

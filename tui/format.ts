@@ -158,3 +158,20 @@ export function clock(epochMs: number): string {
     .map((n) => String(n).padStart(2, "0"))
     .join(":");
 }
+
+/**
+ * A permission key with each path shortened to `…/` and its last segment, so it fits a column:
+ * `read=/home/me/app/tui` becomes `read=…/tui`.
+ *
+ * @example
+ * ```ts
+ * import { shortPermissions } from "./format.ts";
+ * console.log(shortPermissions("read=/work/app/tui net")); // "read=…/tui net"
+ * ```
+ */
+export function shortPermissions(key: string): string {
+  return key.replace(/(?<=[=,])\/[^\s,]*/g, (path) => {
+    const last = path.split("/").filter(Boolean).at(-1);
+    return last === undefined ? path : `…/${last}`;
+  });
+}

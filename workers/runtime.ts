@@ -31,6 +31,7 @@ export function createRuntime(port: RuntimePort): {
   crash(thrown: unknown): void;
 } {
   const functions = new Map<number, Promise<Loaded | TaskFailure>>();
+  const loadedById = new Map<number, Loaded | TaskFailure>();
   const moduleCache = new Map<string, Promise<Record<string, unknown>>>();
   const queue: WireTask[] = [];
   let head = 0;
@@ -95,10 +96,11 @@ export function createRuntime(port: RuntimePort): {
       if (cancelled.delete(task.id)) continue;
       const start = wallClock();
       const t0 = performance.now();
-      let loaded = initFailure ?? functions.get(task.fnId);
-      if (loaded instanceof Promise) loaded = await loaded;
+      let loaded: Loaded | TaskFailure | undefined = initFailure ?? loadedById.get(task.fnId);
       if (loaded === undefined) {
-        loaded = failure(new Error(`Worker has no function ${task.fnId}`), "task");
+        // Only a function's first task waits for it to compile or import.
+        loaded = (await functions.get(task.fnId)) ??
+          failure(new Error(`Worker has no function ${task.fnId}`), "task");
       }
       if (!("fn" in loaded)) {
         push({ id: task.id, ok: false, failure: loaded, start, runMs: performance.now() - t0 });
@@ -135,7 +137,14 @@ export function createRuntime(port: RuntimePort): {
 
   function define(definition: FunctionDefinition): void {
     if (functions.has(definition.fnId)) return;
-    functions.set(definition.fnId, load(definition, moduleCache));
+    const fnId = definition.fnId;
+    functions.set(
+      fnId,
+      load(definition, moduleCache).then((loaded) => {
+        loadedById.set(fnId, loaded);
+        return loaded;
+      }),
+    );
   }
 
   return {
@@ -145,7 +154,7 @@ export function createRuntime(port: RuntimePort): {
           if (message.initializer) {
             define(message.initializer);
             const fnId = message.initializer.fnId;
-            init = functions.get(fnId)!.then(async (loaded) => {
+            init = functions.get(fnId)!.then(async (loaded): Promise<TaskFailure | null> => {
               if (!("fn" in loaded)) return initializerFailure(loaded);
               try {
                 await loaded.fn(...message.initArgs);

@@ -7,8 +7,7 @@
  * @module
  */
 
-import { Pool, taskModule } from "../../mod.ts";
-import { RawWorkers } from "../floors.ts";
+// Imports are dynamic, so that each kind loads only what it measures.
 
 const [kind = "bare", sizeText = "2"] = Deno.args;
 const size = Number(sizeText);
@@ -22,21 +21,26 @@ const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_MS));
 if (kind === "bare") {
   await idle();
 } else if (kind === "raw") {
+  const { RawWorkers } = await import("../floors.ts");
   const raw = await RawWorkers.start(size, "sleepSync");
   await Promise.all(Array.from({ length: size }, (_, i) => raw.callOn(i, TASK_MS)));
   await idle();
   raw.close();
 } else if (kind === "pool") {
+  const { Pool, taskModule } = await import("../../mod.ts");
   const tasks = taskModule<typeof import("../tasks.ts")>(new URL("../tasks.ts", import.meta.url));
   const pool = new Pool(size);
   // A pool may give two tasks to one worker; repeat until every worker has run one.
-  const everyWorkerRan = () => pool.stats().workers.every((w) => w.tasksCompleted > 0);
+  const everyWorkerRan = () => {
+    const { workers } = pool.stats();
+    return workers.length === size && workers.every((worker) => worker.tasksCompleted > 0);
+  };
   for (let round = 0; round < 20 && !everyWorkerRan(); round++) {
     await Promise.all(
       Array.from({ length: size }, () => pool.applyAsync(tasks.sleepSync, [TASK_MS])),
     );
   }
-  if (!everyWorkerRan() || pool.stats().workers.length !== size) {
+  if (!everyWorkerRan()) {
     console.error(`not every one of the ${size} workers ran a task`);
     Deno.exit(3);
   }

@@ -8,8 +8,13 @@
 import type { Pool } from "../../mod.ts";
 import { RawWorkers } from "../floors.ts";
 import { time, type Workload } from "../harness.ts";
-import { type MonitorHandle, readEvents, serveMonitorOf, type SseReader } from "../monitor_client.ts";
-import { checkIdentity, floorStep, POOL_SIZE, poolStep, type Tasks, taskRefs } from "../steps.ts";
+import {
+  type MonitorHandle,
+  readEvents,
+  serveMonitorOf,
+  type SseReader,
+} from "../monitor_client.ts";
+import { checkIdentity, floorStep, POOL_SIZE, poolStep, taskRefs, type Tasks } from "../steps.ts";
 
 /** W1 — per-task overhead, pipelined and one in flight. */
 export const w1: Workload = {
@@ -50,7 +55,7 @@ export const w1: Workload = {
     const n = env.quick ? 2_000 : 20_000;
     const lone = env.quick ? 200 : 2_000;
     const tasks = taskRefs(env);
-    const inlineIdentity = (x: number) => x;
+    const inlineIdentity = (x: unknown) => x;
 
     const pipelined = async (pool: Pool, fn: Tasks["identity"] | typeof inlineIdentity) => {
       const { ms, value } = await time(() => {

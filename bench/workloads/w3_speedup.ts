@@ -63,7 +63,9 @@ export const w3: Workload = {
         ["floor.ms", "floor"],
         () => RawWorkers.start(POOL_SIZE, "monteCarlo"),
         async (raw) => {
-          const { ms, value } = await time(() => Promise.all(input.map((n) => raw.call<number>(n))));
+          const { ms, value } = await time(() =>
+            Promise.all(input.map((n) => raw.call<number>(n)))
+          );
           checkCounts(value, "floor");
           return { "floor.ms": ms };
         },

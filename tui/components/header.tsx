@@ -1,3 +1,4 @@
+/** @jsxImportSourceTypes @types/react */
 /**
  * The top two lines: which pool, how it is doing overall, and where the data comes from.
  *

@@ -1,3 +1,4 @@
+/** @jsxImportSourceTypes @types/react */
 /**
  * A section title drawn as a rule: `─ workers ─────────`.
  *

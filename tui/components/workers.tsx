@@ -1,3 +1,4 @@
+/** @jsxImportSourceTypes @types/react */
 /**
  * One row per worker: id, state, permission set, current task, tasks done, a utilization bar,
  * and its busy/idle history lane (the task stream), newest at the right.
@@ -7,7 +8,7 @@
 
 import { Text } from "ink";
 import type { LaneCell, WorkerRow } from "../model.ts";
-import { bar, count, fit, laneGlyph, percent } from "../format.ts";
+import { bar, count, fit, laneGlyph, percent, shortPermissions } from "../format.ts";
 
 /** Column widths of the worker table for a terminal `width` cells wide. */
 export interface WorkerColumns {
@@ -27,7 +28,7 @@ export interface WorkerColumns {
 export function workerColumns(width: number, maxLane: number): WorkerColumns {
   // Single spaces between columns, one leading space, " 100%" after the bar.
   const gaps = 7 + 5;
-  const base = { id: 3, state: 8, permissions: 9, task: 14, done: 6, bar: 8 };
+  const base = { id: 3, state: 8, permissions: 10, task: 14, done: 5, bar: 8 };
   let spare = width - gaps - Object.values(base).reduce((a, b) => a + b, 0) - 20;
   if (spare < 0) {
     // Narrower than 80: the lane gives way first, then task names.
@@ -107,7 +108,7 @@ export function WorkerLine({ worker, columns }: WorkerLineProps) {
       </Text>
       {" "}
       <Text color={worker.permissions === "inherit" ? "gray" : "cyan"}>
-        {fit(worker.permissions, columns.permissions)}
+        {fit(shortPermissions(worker.permissions), columns.permissions)}
       </Text>
       {" "}
       <Text bold={worker.currentTask !== null}>

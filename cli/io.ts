@@ -1,0 +1,62 @@
+/**
+ * The outside world of the CLI in one object, so commands can be run in tests with streams
+ * of their own.
+ *
+ * @module
+ */
+
+/** Where a command reads, writes and hears Ctrl+C. */
+export interface CliIo {
+  /** Standard input (for `--input -`). */
+  readonly stdin: () => ReadableStream<Uint8Array>;
+  /** Standard output (for `--output -`). */
+  readonly stdout: () => WritableStream<Uint8Array>;
+  /** Writes text to standard error. */
+  readonly stderr: (text: string) => void;
+  /** Whether standard error is a terminal (progress is drawn only then). */
+  readonly stderrIsTerminal: boolean;
+  /** The terminal's width in columns. */
+  readonly columns: () => number;
+  /** Calls `handler` on Ctrl+C (SIGINT); returns a function that stops listening. */
+  readonly onInterrupt: (handler: () => void) => () => void;
+  /** The directory relative paths are resolved against. */
+  readonly cwd: string;
+}
+
+/**
+ * The process's own standard streams and SIGINT.
+ *
+ * @example
+ * ```ts
+ * import { denoIo } from "./io.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const io = denoIo();
+ * assert.equal(io.cwd, Deno.cwd());
+ * ```
+ */
+export function denoIo(): CliIo {
+  const encoder = new TextEncoder();
+  return {
+    stdin: () => Deno.stdin.readable,
+    stdout: () => Deno.stdout.writable,
+    stderr: (text) => {
+      const bytes = encoder.encode(text);
+      let written = 0;
+      while (written < bytes.length) written += Deno.stderr.writeSync(bytes.subarray(written));
+    },
+    stderrIsTerminal: Deno.stderr.isTerminal(),
+    columns: () => {
+      try {
+        return Deno.consoleSize().columns;
+      } catch {
+        return 80;
+      }
+    },
+    onInterrupt: (handler) => {
+      Deno.addSignalListener("SIGINT", handler);
+      return () => Deno.removeSignalListener("SIGINT", handler);
+    },
+    cwd: Deno.cwd(),
+  };
+}

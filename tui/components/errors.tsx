@@ -1,0 +1,41 @@
+/** @jsxImportSourceTypes @types/react */
+/**
+ * The most recent errors: when, on which worker, which task, and the message.
+ *
+ * @module
+ */
+
+import { Text } from "ink";
+import type { ErrorRow } from "../model.ts";
+import { clock, fit } from "../format.ts";
+
+/** Props of `ErrorList`. */
+export interface ErrorListProps {
+  /** Newest first. */
+  readonly errors: readonly ErrorRow[];
+  readonly width: number;
+  readonly maxRows: number;
+}
+
+/** One line per error, newest first, as many as fit; "none yet" when there are none. */
+export function ErrorList({ errors, width, maxRows }: ErrorListProps) {
+  if (errors.length === 0) return <Text dimColor>{" none yet"}</Text>;
+  const taskWidth = Math.min(24, Math.max(12, Math.floor(width / 6)));
+  return (
+    <>
+      {errors.slice(0, maxRows).map((error, i) => (
+        <Text key={i} wrap="truncate">
+          <Text dimColor>{` ${clock(error.time)} `}</Text>
+          <Text dimColor>{fit(error.workerId >= 0 ? `w${error.workerId}` : "-", 4)}</Text>
+          <Text>{fit(error.task, taskWidth)}</Text>
+          <Text color="red">{` ${error.name}: `}</Text>
+          <Text>{oneLine(error.message)}</Text>
+        </Text>
+      ))}
+    </>
+  );
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, " ").trim();
+}

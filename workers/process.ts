@@ -1,0 +1,117 @@
+/**
+ * The subprocess entry of a pool worker (`isolation: "process"`): the same runtime as a Web
+ * Worker (`createRuntime`), spoken over the process's stdio. Each message travels as one
+ * frame, a 4-byte little-endian length and then the message in `node:v8` serialization
+ * (structured-clone semantics). stdin carries the pool's messages; stdout carries this
+ * worker's and nothing else, so console output is sent to stderr. stderr is free text the
+ * pool forwards to its own stderr (it also reads V8's out-of-memory report there).
+ *
+ * The process ends as soon as its stdin ends (the pool closed it, or the pool's process
+ * died), and when its parent process changes (the pool's process died and this one was
+ * re-parented), so a worker never outlives its pool while its event loop can run.
+ *
+ * @module
+ */
+
+import { deserialize, serialize } from "node:v8";
+import { createRuntime } from "./runtime.ts";
+import type { ToWorker } from "../src/protocol.ts";
+
+/** Frames larger than this are a corrupted stream, not a message. */
+const MAX_FRAME_BYTES = 1 << 30;
+/** How often the parent process is checked, ms. */
+const PARENT_CHECK_MS = 500;
+
+// Captured before any task code runs, which may replace these.
+const realExit = Deno.exit.bind(Deno);
+const stdout = Deno.stdout;
+const writeStdout = stdout.writeSync.bind(stdout);
+
+function writeAll(bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.length) offset += writeStdout(bytes.subarray(offset));
+}
+
+function postFrame(message: unknown): void {
+  // serialize throws for what cannot be cloned, before anything is written.
+  const payload = serialize(message);
+  const frame = new Uint8Array(4 + payload.length);
+  new DataView(frame.buffer).setUint32(0, payload.length, true);
+  frame.set(payload, 4);
+  try {
+    writeAll(frame);
+  } catch {
+    // The pool is gone (broken pipe): nobody is left to work for.
+    realExit(0);
+  }
+}
+
+const runtime = createRuntime({
+  post: postFrame,
+  close: () => realExit(0),
+});
+
+// stdout belongs to the protocol: a task's console output goes to stderr instead, where
+// the pool forwards it (console.error and console.warn already go there).
+for (const method of ["log", "info", "debug", "dir", "dirxml", "table"] as const) {
+  // deno-lint-ignore no-explicit-any
+  (console as any)[method] = console.error.bind(console);
+}
+// A direct write to stdout by a task would corrupt the stream: send it to stderr too.
+Object.defineProperty(stdout, "writeSync", { value: (p: Uint8Array) => Deno.stderr.writeSync(p) });
+Object.defineProperty(stdout, "write", { value: (p: Uint8Array) => Deno.stderr.write(p) });
+
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  runtime.crash(event.error ?? new Error(event.message));
+});
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  runtime.crash(event.reason);
+});
+globalThis.close = () => runtime.crash(new Error("The task called close()"));
+Deno.exit = ((code?: number) => {
+  runtime.crash(new Error(`The task called Deno.exit(${code ?? ""})`));
+  // Deno.exit never returns; stop the task here as the real one would.
+  throw new Error("Worker exited");
+}) as typeof Deno.exit;
+
+// The pool's process died without closing stdin (it cannot, if it was SIGKILLed while
+// this process held a copy of the pipe): being re-parented says so.
+const parentPid = Deno.ppid;
+const parentCheck = setInterval(() => {
+  if (Deno.ppid !== parentPid) realExit(0);
+}, PARENT_CHECK_MS);
+Deno.unrefTimer(parentCheck);
+
+/** Reads frames from stdin until it ends, then ends the process. */
+async function readFrames(): Promise<void> {
+  let buffer = new Uint8Array(64 * 1024);
+  let start = 0;
+  let end = 0;
+  for await (const chunk of Deno.stdin.readable) {
+    if (end + chunk.length > buffer.length) {
+      const pending = end - start;
+      const size = Math.max(buffer.length, (pending + chunk.length) * 2);
+      const grown = size > buffer.length ? new Uint8Array(size) : buffer;
+      grown.set(buffer.subarray(start, end), 0);
+      buffer = grown;
+      start = 0;
+      end = pending;
+    }
+    buffer.set(chunk, end);
+    end += chunk.length;
+    while (end - start >= 4) {
+      const length = new DataView(buffer.buffer, buffer.byteOffset + start, 4).getUint32(0, true);
+      if (length > MAX_FRAME_BYTES) realExit(2);
+      if (end - start - 4 < length) break;
+      const message = deserialize(buffer.subarray(start + 4, start + 4 + length)) as ToWorker;
+      start += 4 + length;
+      runtime.receive(message);
+    }
+    if (start === end) start = end = 0;
+  }
+  realExit(0);
+}
+
+readFrames();
