@@ -40,6 +40,7 @@ import {
   BATCH_TARGET_MS,
   type Job,
   Lane,
+  MAX_BATCH,
   MAX_IN_FLIGHT,
   type PendingTask,
   RunTimeEstimates,
@@ -1168,27 +1169,34 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /** Sends a worker as many queued tasks as fill its batch. */
   #fill(worker: WorkerHandle, lane: Lane, workersInLane: number): void {
-    if (worker.inflight.length > 0 && worker.inflightMs >= BATCH_TARGET_MS) return;
-    const share = Math.ceil(lane.queue.length / workersInLane);
-    const room = Math.min(
-      MAX_IN_FLIGHT - worker.inflight.length,
-      this.#maxTasksPerWorker - worker.sent,
-      share,
-    );
-    if (room <= 0) return;
-    const batch: PendingTask[] = [];
-    let expected = worker.inflightMs;
-    while (batch.length < room && lane.queue.length > 0) {
-      if (batch.length + worker.inflight.length > 0 && expected >= BATCH_TARGET_MS) break;
-      const task = lane.queue.shift()!;
-      if (task.state !== "queued") continue; // cancelled while queued
-      task.expectedMs = this.#estimates.expectedMs(task);
-      expected += task.expectedMs;
-      batch.push(task);
+    let share = Math.ceil(lane.queue.length / workersInLane);
+    // Several messages rather than one big one: the worker sends each batch's results as
+    // it ends, so it is never idle while the pool reads results and sends the next.
+    while (share > 0 && lane.queue.length > 0) {
+      if (worker.inflight.length > 0 && worker.inflightMs >= BATCH_TARGET_MS) return;
+      const room = Math.min(
+        MAX_IN_FLIGHT - worker.inflight.length,
+        this.#maxTasksPerWorker - worker.sent,
+        share,
+        MAX_BATCH,
+      );
+      if (room <= 0) return;
+      const batch: PendingTask[] = [];
+      let expected = worker.inflightMs;
+      while (batch.length < room && lane.queue.length > 0) {
+        if (batch.length + worker.inflight.length > 0 && expected >= BATCH_TARGET_MS) break;
+        const task = lane.queue.shift()!;
+        if (task.state !== "queued") continue; // cancelled while queued
+        task.expectedMs = this.#estimates.expectedMs(task);
+        expected += task.expectedMs;
+        batch.push(task);
+      }
+      if (batch.length === 0) return;
+      share -= batch.length;
+      this.#queued -= batch.length;
+      this.#sendBatch(worker, batch);
+      if (worker.state === "exiting") return;
     }
-    if (batch.length === 0) return;
-    this.#queued -= batch.length;
-    this.#sendBatch(worker, batch);
   }
 
   #sendBatch(worker: WorkerHandle, batch: PendingTask[]): void {

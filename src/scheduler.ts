@@ -60,7 +60,9 @@ export class Lane {
 /** A worker is sent tasks until its in-flight work is expected to last this long. */
 export const BATCH_TARGET_MS = 2;
 /** At most this many tasks in flight per worker, however tiny. */
-export const MAX_IN_FLIGHT = 512;
+export const MAX_IN_FLIGHT = 1024;
+/** At most this many tasks in one message. */
+export const MAX_BATCH = 128;
 
 /** Learns how long each function's items take, to size batches and chunks. */
 export class RunTimeEstimates {
