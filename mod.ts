@@ -32,18 +32,12 @@ export {
   TimeoutError,
   WorkerCrashError,
 } from "./src/errors.ts";
-export {
-  type Task,
-  type TaskFn,
-  taskModule,
-  type TaskModule,
-  type TaskRef,
-} from "./src/task.ts";
+export { type Task, type TaskFn, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
 export {
   type PermissionName,
   type Permissions,
-  permissionsKey,
   type PermissionsKey,
+  permissionsKey,
   type PermissionValue,
 } from "./src/permissions.ts";
 export type {

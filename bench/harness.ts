@@ -48,12 +48,11 @@ export interface Step {
   teardown?(): Promise<void> | void;
 }
 
-/** The steps of one open workload, and what they share. */
+/** The steps of one open workload, and how values are derived from theirs. */
 export interface OpenWorkload {
   readonly steps: readonly Step[];
   /** Values computed from each run's raw values (speedups, net times). */
   derive?(values: Record<string, number>): Record<string, number>;
-  close?(): Promise<void> | void;
 }
 
 /** A workload of BENCH.md. */
@@ -110,6 +109,8 @@ export async function measure(
   env: Env,
   options: { warmups: number; runs: number; log: (line: string) => void },
 ): Promise<WorkloadResult> {
+  // An optional step (a feature that may be unfinished) gets this long per setup or run.
+  const optionalTimeoutMs = env.quick ? 30_000 : 180_000;
   const skipped = new Map<string, string>();
   const skip = (step: Step, reason: string) => {
     for (const key of step.keys) if (!skipped.has(key)) skipped.set(key, reason);
@@ -117,7 +118,7 @@ export async function measure(
   const active = (step: Step) => step.keys.every((key) => !skipped.has(key));
   const attempt = async (step: Step, action: () => Promise<void>) => {
     try {
-      await (step.optional ? guardUncaught(action) : action());
+      await (step.optional ? guardUncaught(action, optionalTimeoutMs) : action());
     } catch (error) {
       if (error instanceof WrongResultError || !step.optional) throw error;
       skip(step, describeError(error));
@@ -154,7 +155,6 @@ export async function measure(
         options.log(`${workload.id}: teardown failed: ${describeError(error)}`);
       }
     }
-    await opened.close?.();
   }
 
   const rows = workload.rows.map((spec): RowResult => {
@@ -188,10 +188,11 @@ export async function measure(
 
 /**
  * Runs `action`, failing it (instead of the whole process) if an error goes uncaught
- * meanwhile: an unfinished feature may throw from a callback of its own, and its promise
- * would then never settle.
+ * meanwhile, or if it does not finish in time: an unfinished feature may throw from a
+ * callback of its own, and its promise would then never settle.
  */
-async function guardUncaught(action: () => Promise<void>): Promise<void> {
+async function guardUncaught(action: () => Promise<void>, timeoutMs: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
   let onError!: (event: ErrorEvent) => void;
   let onRejection!: (event: PromiseRejectionEvent) => void;
   const uncaught = new Promise<never>((_, reject) => {
@@ -203,12 +204,17 @@ async function guardUncaught(action: () => Promise<void>): Promise<void> {
       event.preventDefault();
       reject(event.reason);
     };
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
   });
   globalThis.addEventListener("error", onError);
   globalThis.addEventListener("unhandledrejection", onRejection);
   try {
     await Promise.race([action(), uncaught]);
   } finally {
+    clearTimeout(timer);
     globalThis.removeEventListener("error", onError);
     globalThis.removeEventListener("unhandledrejection", onRejection);
   }
@@ -236,11 +242,29 @@ export function describeError(error: unknown): string {
   return text.split("\n")[0]!;
 }
 
-/** Closes a pool gracefully (close, then join). */
+/** How long a pool gets to drain after `close()` before it is terminated. */
+const DRAIN_MS = 10_000;
+
+/**
+ * Closes a pool gracefully (close, then join), and terminates it if it does not drain in
+ * time (a skipped step may have left work that never ends): the bench must not hang.
+ */
 export async function closePool(pool: Pool | undefined): Promise<void> {
   if (!pool) return;
   pool.close();
-  await pool.join();
+  if (await within(pool.join(), DRAIN_MS)) return;
+  await within(pool.terminate(), DRAIN_MS);
+}
+
+/** Whether `promise` settled within `ms` (a rejection counts as settled). */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Milliseconds taken by `action`. */

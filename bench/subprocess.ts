@@ -11,6 +11,25 @@ const SCRIPTS = new URL("./scripts/", import.meta.url);
 const PROJECT_ROOT = new URL("../", import.meta.url);
 const GNU_TIME = "/usr/bin/time";
 
+/** A script that takes longer is killed (and its step fails): the bench must not hang. */
+const SCRIPT_TIMEOUT_MS = 60_000;
+
+async function withDeadline(
+  command: Deno.Command,
+): Promise<Deno.CommandOutput & { timedOut: boolean }> {
+  const child = command.spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill("SIGKILL");
+  }, SCRIPT_TIMEOUT_MS);
+  try {
+    return Object.assign(await child.output(), { timedOut });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What one script run gave. */
 export interface ScriptRun {
   /** Wall time from spawn to exit, as the parent sees it. */
@@ -38,12 +57,13 @@ async function spawn(program: string, args: string[], expected: string): Promise
     stderr: "piped",
   });
   const start = performance.now();
-  const output = await command.output();
+  const output = await withDeadline(command);
   const ms = performance.now() - start;
   const decoder = new TextDecoder();
   const stdout = decoder.decode(output.stdout);
   const stderr = decoder.decode(output.stderr);
   const name = args.find((arg) => arg.endsWith(".ts")) ?? program;
+  if (output.timedOut) throw new Error(`${name} was killed after ${SCRIPT_TIMEOUT_MS / 1000} s`);
   if (!output.success) {
     const lines = stderr.trim().split("\n");
     const why = lines.find((line) => /^error: /.test(line)) ?? lines.find((line) => line.trim());

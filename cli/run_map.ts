@@ -134,12 +134,12 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   }
 
   let stopped: StopReason | null = null;
-  let wakeStopped!: () => void;
-  const stoppedSignal = new Promise<void>((resolve) => wakeStopped = resolve);
+  /** Ends the pending read with `null`: a read from an idle stdin may never return. */
+  let abandonRead: (() => void) | null = null;
   const stop = (reason: StopReason) => {
     if (stopped) return;
     stopped = reason;
-    wakeStopped();
+    abandonRead?.();
   };
   const removeInterrupt = io.onInterrupt(() => stop("interrupt"));
 
@@ -165,8 +165,9 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
       flushTimer = undefined;
       if (stopped) return;
       writer.flush().catch((error) => {
-        if (isBrokenPipe(error)) stop("output-closed");
-        else throw error;
+        if (isBrokenPipe(error)) return stop("output-closed");
+        fatal = error;
+        stop("fatal");
       });
     }, FLUSH_MS);
   };
@@ -258,12 +259,18 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   const outstanding = () => ordered ? nextSeq - writeSeq : running.size;
 
   const lines = readJsonLines(inputStream, { skip: options.skip });
+  // Not Promise.race with a long-lived "stopped" promise: every race would leave a reaction
+  // on it, one per line, and memory would grow with the input.
+  const readNext = () =>
+    new Promise<IteratorResult<JsonLine> | null>((resolve, reject) => {
+      abandonRead = () => resolve(null);
+      lines.next().then(resolve, reject);
+    }).finally(() => abandonRead = null);
   let pendingChunk: Item[] = [];
   try {
     while (!stopped) {
-      // Raced with the stop signal: a read from an idle stdin may never return.
-      const step = await Promise.race([lines.next(), stoppedSignal.then(() => null)]);
-      if (step === null || step.done) break;
+      const step = await readNext();
+      if (step === null || step.done || stopped) break;
       const entry: JsonLine = step.value;
       lastReadLine = entry.line;
       const item: Item = { seq: nextSeq++, line: entry.line, input: entry.ok ? entry.value : entry.text };

@@ -9,7 +9,8 @@
  * import this very file (`taskModule(import.meta.url)`). When a worker imports it,
  * `import.meta.main` is false, so only the export is defined and the pool code below does
  * not run again. Without the guard each worker, while importing this file, would create a
- * pool of its own, whose workers would do the same, and so on: the program never finishes.
+ * pool of its own, whose workers would do the same, and so on: the program never finishes,
+ * and its threads and memory grow until it is killed.
  *
  * Inline functions need no guard: they travel as source, and workers never import your file.
  *

@@ -247,9 +247,9 @@ export function fromThrownData(data: ThrownData): unknown {
 export function toCallerError(failure: TaskFailure): Error {
   const cause = fromThrownData(failure.thrown);
   if (failure.missingVariable !== undefined) {
-    const fn = failure.functionName ? `'${failure.functionName}'` : "an inline function";
+    const fn = failure.functionName ? `Task '${failure.functionName}'` : "An inline task function";
     return new TaskError(
-      `Task ${fn} uses '${failure.missingVariable}' from its outer scope, which does not exist ` +
+      `${fn} uses '${failure.missingVariable}' from its outer scope, which does not exist ` +
         `in the worker: pass '${failure.missingVariable}' as an argument, or export the ` +
         `function from a task module (taskModule)`,
       { cause },

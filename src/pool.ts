@@ -119,6 +119,9 @@ const POOL_OPTION_NAMES = new Set([
   "transport",
 ]);
 
+/** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
+const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
+
 const wallClock = () => performance.timeOrigin + performance.now();
 let poolCount = 0;
 
@@ -189,6 +192,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
    */
   constructor(sizeOrOptions?: number | PoolOptions) {
     super();
+    if ((globalThis as Record<symbol, unknown>)[IMPORTING_TASK_MODULE]) {
+      throw new Error(
+        "Cannot create a pool while a worker imports its task module: the module creates a " +
+          "pool at its top level, so every worker would start a pool of its own. Guard that " +
+          "code with `if (import.meta.main) { ... }`",
+      );
+    }
     const options: PoolOptions & { transport?: TransportFactory } =
       typeof sizeOrOptions === "number" || sizeOrOptions === undefined
         ? { size: sizeOrOptions as number }
@@ -369,7 +379,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<T> | AsyncIterable<T>,
     options?: MapAsyncOptions<R>,
   ): AsyncResult<R[]> {
-    return new AsyncResult(this.#mapJob<R>(fn, iterable, options, options, "map", "mapAsync").promise);
+    return new AsyncResult(
+      this.#mapJob<R>(fn, iterable, options, options, "map", "mapAsync").promise,
+    );
   }
 
   /**
@@ -551,7 +563,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   async terminate(): Promise<void> {
     if (this.#state !== "terminated") {
       this.#state = "terminated";
-      clearTimeout(this.#idleTimer);
+      if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
       for (const lane of this.#lanes.values()) {
         for (const task of lane.queue) if (task.state === "queued") task.state = "done";
         lane.queue.clear();
@@ -739,7 +751,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
       for (let start = 0; start < items.length; start += chunksize) {
         const chunk = items.slice(start, start + chunksize);
         const transfer = options?.transfer ? transfersIn(chunk, options.transfer) : undefined;
-        const task = this.#newTask(job, start, definition, mode, chunk, chunk.length, transfer, lane);
+        const task = this.#newTask(
+          job,
+          start,
+          definition,
+          mode,
+          chunk,
+          chunk.length,
+          transfer,
+          lane,
+        );
         job.add(task);
         this.#enqueue(task);
       }
@@ -793,7 +814,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
         }
         this.#assertQueueRoom(1, method);
         const transfer = options?.transfer ? transfersIn(items, options.transfer) : undefined;
-        const task = this.#newTask(job, index, definition, "map", items, items.length, transfer, lane);
+        const task = this.#newTask(
+          job,
+          index,
+          definition,
+          "map",
+          items,
+          items.length,
+          transfer,
+          lane,
+        );
         this.#enqueue(task);
         return task;
       },
@@ -864,7 +894,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }, timeout);
     this.#jobCleanups.set(job, () => {
       signal?.removeEventListener("abort", onAbort);
-      clearTimeout(timer);
+      if (timer !== undefined) clearTimeout(timer);
     });
   }
 
@@ -881,7 +911,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   /** Closing and nothing left: let the workers go and wake `join()`. */
   #maybeDrained(): void {
     if (this.#state === "running" || this.#jobs.size > 0) return;
-    clearTimeout(this.#idleTimer);
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     for (const worker of [...this.#workers]) this.#retire(worker, "closed", false);
     const drained = this.#drained;
     this.#drained = null;
@@ -1173,22 +1203,30 @@ export class Pool extends EventTarget implements AsyncDisposable {
     // Several messages rather than one big one: the worker sends each batch's results as
     // it ends, so it is never idle while the pool reads results and sends the next.
     while (share > 0 && lane.queue.length > 0) {
-      if (worker.inflight.length > 0 && worker.inflightMs >= BATCH_TARGET_MS) return;
+      // While more tasks wait than there are workers, a worker also holds one batch beyond
+      // the task it runs, so it never waits for the pool between tasks. Near the end of
+      // the queue it holds no more than it runs, so no task waits behind a long one while
+      // another worker is idle.
+      const deep = lane.queue.length > workersInLane;
+      let count = worker.inflight.length;
+      let ahead = worker.inflightMs;
+      if (deep && count > 0) ahead -= worker.inflight.peek()!.expectedMs;
+      if (count > 0 && ahead >= BATCH_TARGET_MS) return;
       const room = Math.min(
-        MAX_IN_FLIGHT - worker.inflight.length,
+        MAX_IN_FLIGHT - count,
         this.#maxTasksPerWorker - worker.sent,
         share,
         MAX_BATCH,
       );
       if (room <= 0) return;
       const batch: PendingTask[] = [];
-      let expected = worker.inflightMs;
       while (batch.length < room && lane.queue.length > 0) {
-        if (batch.length + worker.inflight.length > 0 && expected >= BATCH_TARGET_MS) break;
+        if (count > 0 && ahead >= BATCH_TARGET_MS) break;
         const task = lane.queue.shift()!;
         if (task.state !== "queued") continue; // cancelled while queued
         task.expectedMs = this.#estimates.expectedMs(task);
-        expected += task.expectedMs;
+        if (!(deep && count === 0)) ahead += task.expectedMs;
+        count++;
         batch.push(task);
       }
       if (batch.length === 0) return;
@@ -1354,7 +1392,9 @@ function positiveInteger(value: unknown, name: string, action = "create pool"): 
 
 function nonNegativeInteger(value: unknown, name: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`Cannot create pool as '${name}' must be a number: current value is ${typeof value}`);
+    throw new TypeError(
+      `Cannot create pool as '${name}' must be a number: current value is ${typeof value}`,
+    );
   }
   if (!Number.isInteger(value) || value < 0) {
     throw new RangeError(
@@ -1366,7 +1406,9 @@ function nonNegativeInteger(value: unknown, name: string): number {
 
 function nonNegativeNumber(value: unknown, name: string, action = "create pool"): number {
   if (typeof value !== "number") {
-    throw new TypeError(`Cannot ${action} as '${name}' must be a number: current value is ${typeof value}`);
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a number: current value is ${typeof value}`,
+    );
   }
   if (!(value >= 0) || value === Infinity) {
     throw new RangeError(
@@ -1430,8 +1472,10 @@ function transfersIn(items: readonly unknown[], transfer: Transferable[]): Trans
   const visit = (value: unknown, depth: number) => {
     if (value === null || typeof value !== "object" || depth > 2) return;
     if (wanted.has(value)) found.add(value as Transferable);
-    if (ArrayBuffer.isView(value) && wanted.has(value.buffer)) found.add(value.buffer as Transferable);
-    if (Array.isArray(value)) for (const v of value) visit(v, depth + 1);
+    if (ArrayBuffer.isView(value) && wanted.has(value.buffer)) {
+      found.add(value.buffer as Transferable);
+    }
+    if (Array.isArray(value)) { for (const v of value) visit(v, depth + 1); }
   };
   for (const item of items) visit(item, 0);
   return [...found];

@@ -1,6 +1,535 @@
-// TEMPORARY STUB (lead): replaced by the process isolation work of issue 3.
-import type { TransportFactory } from "./transport.ts";
-/** A Deno subprocess per worker. */
-export const processTransport: TransportFactory = () => {
-  throw new Error("process isolation is not implemented yet");
-};
+/**
+ * Process isolation: each worker is a Deno subprocess running `workers/process.ts`, the same
+ * runtime as a Web Worker, with messages framed on its stdio (a 4-byte little-endian length,
+ * then the message in `node:v8` serialization, which has structured-clone semantics).
+ *
+ * The subprocess is started with exactly its permission set as `--allow-*` flags (stable
+ * Deno: no unstable flag), `--no-prompt`, `--cached-only` unless it may import (so it can
+ * download no code: not from npm, not from the hosts Deno allows by default), and a V8 heap
+ * limit when `memoryLimitMb` is set. Killing it stops anything, even `while (true) {}`.
+ *
+ * Task modules load whatever the worker's read permission: Deno checks a module imported
+ * at run time against the importing process's own read permission, but not the modules of
+ * its start-up graph. So a worker that may not read a task module's file starts from a
+ * small `data:` module that names the task modules in literal `import()`s, which puts them
+ * (and everything they import) in its start-up graph. A worker asked for a task module it
+ * was not started with is restarted with it first, once it has no task in hand.
+ *
+ * @module
+ */
+
+import { deserialize, serialize } from "node:v8";
+import { PermissionError } from "./errors.ts";
+import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
+import type { FromWorker, ToWorker } from "./protocol.ts";
+import type { Transport, TransportFactory, TransportOptions } from "./transport.ts";
+
+const ENTRY_URL = new URL("../workers/process.ts", import.meta.url).href;
+
+/** Frames larger than this are a corrupted stream, not a message. */
+const MAX_FRAME_BYTES = 1 << 30;
+/** How much of a worker's stderr is kept to explain its death. */
+const STDERR_TAIL_BYTES = 4096;
+const OUT_OF_MEMORY = /out of memory|heap limit/i;
+
+/** Every local task module a process worker was asked to load, in first-seen order. */
+const taskModules = new Set<string>();
+
+/** Whether `setpriv --pdeathsig` is usable: unknown until first tried. */
+let setprivUsable: boolean | undefined = undefined;
+
+let configFlag: string[] | undefined;
+
+/**
+ * The flags that give a child the parent's config file (import map, `nodeModulesDir`, …),
+ * so task modules resolve bare specifiers as they would in a Web Worker.
+ */
+function configFlags(): string[] {
+  if (configFlag) return configFlag;
+  const config = configFileInUse();
+  configFlag = config === undefined
+    ? []
+    : config === null
+    ? ["--no-config"]
+    : [`--config=${config}`];
+  return configFlag;
+}
+
+/**
+ * A task module URL registered before the pool's workers start is in every process
+ * worker's start-up graph, so no worker has to be restarted to load it.
+ *
+ * @example
+ * ```ts
+ * import { registerTaskModule } from "./process_transport.ts";
+ *
+ * registerTaskModule(new URL("../tests/fixtures/math.ts", import.meta.url).href);
+ * ```
+ */
+export function registerTaskModule(url: string): void {
+  if (url.startsWith("file:")) taskModules.add(url);
+}
+
+/** The worker's main module: the entry, and the task modules it could not otherwise load. */
+function mainModule(modules: readonly string[]): string {
+  if (modules.length === 0) return ENTRY_URL;
+  const source = `import ${JSON.stringify(ENTRY_URL)};\n` +
+    // Never called: literal import() calls put these modules in the start-up graph.
+    `export const taskModules = [${
+      modules.map((url) => `() => import(${JSON.stringify(url)})`).join(", ")
+    }];\n`;
+  return `data:application/javascript,${encodeURIComponent(source)}`;
+}
+
+/** Whether the worker may read `url` by its own permission, so it needs no preload. */
+function readCovers(permissions: CanonicalPermissions | undefined, url: string): boolean {
+  const read = permissions === undefined || permissions === "inherit"
+    ? "inherit"
+    : permissions.read;
+  if (read === true) return true;
+  if (read === false) return false;
+  if (read === "inherit") return Deno.permissions.querySync({ name: "read" }).state === "granted";
+  const path = decodeURIComponent(new URL(url).pathname);
+  let cwd = "";
+  try {
+    cwd = Deno.cwd();
+  } catch {
+    // a relative grant cannot be resolved: it covers nothing
+  }
+  return read.some((granted) => {
+    const base = granted.startsWith("/") ? granted : cwd ? `${cwd}/${granted}` : "";
+    const normal = base.replace(/\/+$/, "").replace(/\/\.(?=\/|$)/g, "");
+    return normal !== "" && (path === normal || path.startsWith(`${normal}/`));
+  });
+}
+
+/** The command line of a process worker, without the main module. */
+function workerArgs(
+  permissions: CanonicalPermissions | undefined,
+  memoryLimitMb: number | undefined,
+): string[] {
+  const allow = permissionFlags(permissions);
+  const args = ["run", "--no-prompt", ...configFlags(), ...allow];
+  // No import permission: load only code already on this machine, download nothing.
+  if (!allow.some((flag) => flag === "--allow-import" || flag.startsWith("--allow-import="))) {
+    args.push("--cached-only");
+  }
+  if (memoryLimitMb !== undefined) {
+    args.push(`--v8-flags=--max-old-space-size=${Math.max(1, Math.floor(memoryLimitMb))}`);
+  }
+  return args;
+}
+
+/** One running subprocess; a transport may replace its child (to add task modules). */
+class Child {
+  readonly process: Deno.ChildProcess;
+  readonly modules: ReadonlySet<string>;
+  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #stderrTail = "";
+  /** Resolves with the exit status once its streams are drained. */
+  readonly ended: Promise<Deno.CommandStatus>;
+
+  constructor(
+    args: string[],
+    modules: ReadonlySet<string>,
+    onMessage: (child: Child, message: FromWorker) => void,
+    onCorrupt: (child: Child, why: string) => void,
+  ) {
+    this.modules = modules;
+    const main = mainModule([...modules]);
+    const options: Deno.CommandOptions = {
+      args: [...args, main],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    };
+    this.process = spawn(options);
+    this.#writer = this.process.stdin.getWriter();
+    const stdoutDone = this.#readFrames(onMessage, onCorrupt);
+    const stderrDone = this.#forwardStderr();
+    this.ended = Promise.all([this.process.status, stdoutDone, stderrDone]).then(([status]) => {
+      this.#writer.abort().catch(() => {});
+      return status;
+    });
+  }
+
+  /** The last lines the worker wrote to stderr. */
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  write(frame: Uint8Array): void {
+    // A write to a dead worker fails: its end is reported by its status, not here.
+    this.#writer.write(frame).catch(() => {});
+  }
+
+  kill(): void {
+    try {
+      this.process.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  }
+
+  async #readFrames(
+    onMessage: (child: Child, message: FromWorker) => void,
+    onCorrupt: (child: Child, why: string) => void,
+  ): Promise<void> {
+    let buffer = new Uint8Array(64 * 1024);
+    let start = 0;
+    let end = 0;
+    let corrupt = false;
+    try {
+      for await (const chunk of this.process.stdout) {
+        if (corrupt) continue; // drain, so the stream closes
+        if (end + chunk.length > buffer.length) {
+          const pending = end - start;
+          const size = Math.max(buffer.length, (pending + chunk.length) * 2);
+          const grown = size > buffer.length ? new Uint8Array(size) : buffer;
+          grown.set(buffer.subarray(start, end), 0);
+          buffer = grown;
+          start = 0;
+          end = pending;
+        }
+        buffer.set(chunk, end);
+        end += chunk.length;
+        while (end - start >= 4) {
+          const view = new DataView(buffer.buffer, buffer.byteOffset + start, 4);
+          const length = view.getUint32(0, true);
+          if (length > MAX_FRAME_BYTES) {
+            corrupt = true;
+            onCorrupt(this, `a frame of ${length} bytes`);
+            break;
+          }
+          if (end - start - 4 < length) break;
+          let message: FromWorker;
+          try {
+            message = deserialize(buffer.subarray(start + 4, start + 4 + length)) as FromWorker;
+          } catch (error) {
+            corrupt = true;
+            onCorrupt(this, `a frame that cannot be read (${(error as Error).message})`);
+            break;
+          }
+          start += 4 + length;
+          onMessage(this, message);
+        }
+        if (start === end) start = end = 0;
+      }
+    } catch {
+      // The stream broke as the process was killed: its status tells the rest.
+    }
+  }
+
+  async #forwardStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    try {
+      for await (const chunk of this.process.stderr) {
+        // The pool's stderr is where a worker's console output and errors belong.
+        try {
+          await writeStderr(chunk);
+        } catch {
+          // our stderr is closed: keep draining
+        }
+        this.#stderrTail = (this.#stderrTail + decoder.decode(chunk, { stream: true }))
+          .slice(-STDERR_TAIL_BYTES);
+      }
+    } catch {
+      // killed
+    }
+  }
+}
+
+async function writeStderr(bytes: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < bytes.length) offset += await Deno.stderr.write(bytes.subarray(offset));
+}
+
+/**
+ * Starts the process, under `setpriv --pdeathsig KILL` where this process may run it (Linux,
+ * util-linux): then the kernel kills the worker when this process dies in any way, even a
+ * worker stuck in a loop that would never see its stdin close.
+ */
+function spawn(options: Deno.CommandOptions): Deno.ChildProcess {
+  const deno = Deno.execPath();
+  if (setprivUsable === undefined) {
+    setprivUsable = Deno.build.os === "linux" &&
+      Deno.permissions.querySync({ name: "run", command: "setpriv" }).state === "granted";
+  }
+  if (setprivUsable) {
+    try {
+      return new Deno.Command("setpriv", {
+        ...options,
+        args: ["--pdeathsig", "KILL", "--", deno, ...(options.args ?? [])],
+      }).spawn();
+    } catch {
+      setprivUsable = false; // not installed: start Deno directly from now on
+    }
+  }
+  try {
+    return new Deno.Command(deno, options).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new PermissionError(
+        `Cannot start a process worker as this process may not run Deno: run it with ` +
+          `--allow-run=${deno}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+function frameOf(message: ToWorker): Uint8Array {
+  let payload: Uint8Array;
+  try {
+    payload = serialize(message);
+  } catch (error) {
+    throw new DOMException(
+      `Cannot send the message to a process worker: ${(error as Error).message}`,
+      "DataCloneError",
+    );
+  }
+  const frame = new Uint8Array(4 + payload.length);
+  new DataView(frame.buffer).setUint32(0, payload.length, true);
+  frame.set(payload, 4);
+  return frame;
+}
+
+/**
+ * Detaches transferred buffers as `postMessage` would, so code behaves the same in both
+ * isolations: the data itself was copied into the frame (a process cannot share memory).
+ */
+function detach(transfer: readonly Transferable[]): void {
+  for (const item of transfer) {
+    if (!(item instanceof ArrayBuffer)) {
+      throw new DOMException(
+        `Cannot transfer a ${
+          (item as object)?.constructor?.name ?? typeof item
+        } to a process worker: only ArrayBuffers can be transferred (they are copied)`,
+        "DataCloneError",
+      );
+    }
+  }
+  structuredClone(undefined, { transfer: transfer as Transferable[] });
+}
+
+/** A transport whose worker is a Deno subprocess; see the module docs. */
+class ProcessTransport implements Transport {
+  readonly #options: TransportOptions;
+  readonly #args: string[];
+  #child!: Child;
+  #init: Uint8Array | undefined;
+  #readyDelivered = false;
+  #swallowReady = false;
+  #sentRun = false;
+  readonly #outstanding = new Set<number>();
+  /** Frames waiting for the worker to be restarted with new task modules. */
+  #held: Uint8Array[] | null = null;
+  #crashReported = false;
+  #terminated = false;
+  #ended = false;
+  readonly #retired = new Set<Promise<unknown>>();
+
+  constructor(options: TransportOptions) {
+    this.#options = options;
+    try {
+      this.#args = workerArgs(options.permissions, options.memoryLimitMb);
+      this.#child = this.#start();
+    } catch (error) {
+      // Could not start (no --allow-run for Deno, …): told like any other early death.
+      this.#args = [];
+      this.#ended = true;
+      queueMicrotask(() => {
+        if (!this.#terminated) options.listener.exit(error);
+      });
+    }
+  }
+
+  #start(): Child {
+    const preload = new Set(
+      [...taskModules].filter((url) => !readCovers(this.#options.permissions, url)),
+    );
+    const child = new Child(
+      this.#args,
+      preload,
+      (from, message) => this.#onMessage(from, message),
+      (from, why) => this.#onCorrupt(from, why),
+    );
+    child.ended.then((status) => this.#onEnded(child, status));
+    return child;
+  }
+
+  send(message: ToWorker, transfer?: Transferable[]): void {
+    if (this.#terminated || this.#ended) return;
+    const frame = frameOf(message);
+    if (transfer !== undefined && transfer.length > 0) detach(transfer);
+    switch (message.type) {
+      case "init":
+        this.#init = frame;
+        break;
+      case "run": {
+        const missing = this.#missingModules(message);
+        for (const task of message.tasks) this.#outstanding.add(task.id);
+        if (missing && this.#held === null) {
+          if (!this.#sentRun) {
+            this.#restart();
+          } else {
+            this.#held = [];
+          }
+        }
+        this.#sentRun = true;
+        break;
+      }
+      case "cancel":
+        for (const id of message.ids) this.#outstanding.delete(id);
+        this.#child.write(frame); // the running child may still hold them
+        if (this.#held !== null) {
+          this.#held.push(frame);
+          this.#maybeRestart();
+        }
+        return;
+    }
+    if (this.#held !== null) this.#held.push(frame);
+    else this.#child.write(frame);
+  }
+
+  /** Whether the run names a task module the worker can neither read nor has preloaded. */
+  #missingModules(message: Extract<ToWorker, { type: "run" }>): boolean {
+    let missing = false;
+    for (const definition of message.defines) {
+      if (definition.kind !== "module" || !definition.url.startsWith("file:")) continue;
+      taskModules.add(definition.url);
+      if (
+        !this.#child.modules.has(definition.url) &&
+        !readCovers(this.#options.permissions, definition.url)
+      ) {
+        missing = true;
+      }
+    }
+    return missing;
+  }
+
+  /** Replaces the child by one whose start-up graph has every known task module. */
+  #restart(): void {
+    const old = this.#child;
+    this.#retired.add(old.ended);
+    old.kill();
+    this.#swallowReady = this.#readyDelivered;
+    this.#child = this.#start();
+    if (this.#init) this.#child.write(this.#init);
+  }
+
+  #maybeRestart(): void {
+    if (this.#held === null || this.#outstanding.size > 0 || this.#terminated) return;
+    const held = this.#held;
+    this.#held = null;
+    this.#restart();
+    for (const frame of held) this.#child.write(frame);
+  }
+
+  #onMessage(from: Child, message: FromWorker): void {
+    if (from !== this.#child || this.#terminated || this.#ended) return;
+    switch (message.type) {
+      case "ready":
+        if (this.#swallowReady) {
+          this.#swallowReady = false;
+          return;
+        }
+        this.#readyDelivered = true;
+        break;
+      case "results":
+        for (const result of message.results) this.#outstanding.delete(result.id);
+        break;
+      case "crash":
+        this.#crashReported = true;
+        break;
+    }
+    this.#options.listener.message(message);
+    if (message.type === "results") this.#maybeRestart();
+  }
+
+  #onCorrupt(from: Child, why: string): void {
+    if (from !== this.#child || this.#terminated || this.#ended) return;
+    this.#ended = true;
+    from.kill();
+    this.#options.listener.exit(
+      new Error(
+        `Worker process ${from.process.pid} broke the protocol on its stdout (${why}): ` +
+          `did the task write to the process's stdout directly?`,
+      ),
+    );
+  }
+
+  #onEnded(child: Child, status: Deno.CommandStatus): void {
+    this.#retired.delete(child.ended);
+    if (child !== this.#child || this.#terminated || this.#ended) return;
+    this.#ended = true;
+    // After a crash message the pool already knows; it will terminate this transport.
+    if (this.#crashReported) return;
+    this.#options.listener.exit(exitError(child, status, this.#options.memoryLimitMb));
+  }
+
+  async terminate(): Promise<void> {
+    this.#terminated = true;
+    this.#held = null;
+    const child = this.#child as Child | undefined;
+    child?.kill();
+    await Promise.all([child?.ended, ...this.#retired]);
+  }
+}
+
+/** Why a worker process ended on its own, in words. */
+function exitError(child: Child, status: Deno.CommandStatus, memoryLimitMb?: number): Error {
+  const pid = child.process.pid;
+  const tail = child.stderrTail;
+  const how = status.signal !== null
+    ? `was killed by ${status.signal}`
+    : `exited with code ${status.code}`;
+  if (OUT_OF_MEMORY.test(tail)) {
+    const limit = memoryLimitMb === undefined ? "" : ` (memoryLimitMb: ${memoryLimitMb})`;
+    return new Error(`Worker process ${pid} ran out of memory${limit} and ${how}`);
+  }
+  const lastLine = tail.split("\n").map((line) => line.trim()).filter((line) => line !== "")
+    .at(-1);
+  return new Error(
+    `Worker process ${pid} ${how}${lastLine === undefined ? "" : `: ${lastLine}`}`,
+  );
+}
+
+/**
+ * Process isolation: a worker is a Deno subprocess with exactly its permissions as
+ * `--allow-*` flags. Killing it really stops it, and running out of memory or crashing
+ * takes only it down. The parent needs `--allow-run` for the Deno executable.
+ *
+ * @example
+ * ```ts
+ * import { Pool } from "@seed/pool";
+ * import assert from "node:assert/strict";
+ *
+ * await using pool = new Pool({ size: 1, isolation: "process", permissions: "none" });
+ * assert.equal(await pool.apply((x: number) => x * 2, [21]), 42);
+ * ```
+ */
+export const processTransport: TransportFactory = (options) => new ProcessTransport(options);
+
+/**
+ * The command line (without the main module) a process worker is started with for a
+ * permission set and heap limit: `run --no-prompt`, the config, the `--allow-*` flags,
+ * `--cached-only` without import permission, and the V8 heap flag.
+ *
+ * @example
+ * ```ts
+ * import { processWorkerArgs } from "./process_transport.ts";
+ * import { canonicalPermissions } from "./permissions.ts";
+ *
+ * console.log(processWorkerArgs(canonicalPermissions({ read: ["/data"] }), 256));
+ * // ["run", "--no-prompt", …, "--allow-read=/data", "--cached-only",
+ * //  "--v8-flags=--max-old-space-size=256"]
+ * ```
+ */
+export function processWorkerArgs(
+  permissions: CanonicalPermissions | undefined,
+  memoryLimitMb?: number,
+): string[] {
+  return workerArgs(permissions, memoryLimitMb);
+}

@@ -10,7 +10,12 @@ import type { TaskFailure, ThrownData } from "./errors.ts";
 
 /** How a task's function is found in the worker: compiled from source, or imported. */
 export type FunctionDefinition =
-  | { readonly kind: "inline"; readonly fnId: number; readonly name: string; readonly source: string }
+  | {
+    readonly kind: "inline";
+    readonly fnId: number;
+    readonly name: string;
+    readonly source: string;
+  }
   | {
     readonly kind: "module";
     readonly fnId: number;
@@ -50,7 +55,13 @@ export type ToWorker =
 
 /** One task's outcome. `start` is wall-clock ms (timeOrigin + now), `runMs` its duration. */
 export type WireResult =
-  | { readonly id: number; readonly ok: true; readonly value: unknown; readonly start: number; readonly runMs: number }
+  | {
+    readonly id: number;
+    readonly ok: true;
+    readonly value: unknown;
+    readonly start: number;
+    readonly runMs: number;
+  }
   | {
     readonly id: number;
     readonly ok: false;

@@ -266,8 +266,7 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
   #taskErrorAt = 0;
   #stopped = false;
   #pulling = false;
-  #waiter: { resolve: (r: IteratorResult<R>) => void; reject: (e: unknown) => void } | null =
-    null;
+  #waiter: { resolve: (r: IteratorResult<R>) => void; reject: (e: unknown) => void } | null = null;
   readonly #sync: Iterator<unknown> | null;
   readonly #async: AsyncIterator<unknown> | null;
   #settledWithHost = false;

@@ -53,8 +53,8 @@ export type TaskModule<M> = {
  * import { Pool, taskModule } from "@seed/pool";
  * import assert from "node:assert/strict";
  *
- * const tasks = taskModule<typeof import("./tests/fixtures/math.ts")>(
- *   new URL("./tests/fixtures/math.ts", import.meta.url),
+ * const tasks = taskModule<typeof import("../tests/fixtures/math.ts")>(
+ *   new URL("../tests/fixtures/math.ts", import.meta.url),
  * );
  * await using pool = new Pool(2);
  * const squares: number[] = await pool.map(tasks.square, [1, 2, 3]);

@@ -7,7 +7,13 @@
  */
 
 import { type TaskFailure, toThrownData } from "../src/errors.ts";
-import type { FromWorker, FunctionDefinition, ToWorker, WireResult, WireTask } from "../src/protocol.ts";
+import type {
+  FromWorker,
+  FunctionDefinition,
+  ToWorker,
+  WireResult,
+  WireTask,
+} from "../src/protocol.ts";
 
 /** How the runtime talks to the pool. */
 export interface RuntimePort {
@@ -22,6 +28,8 @@ type Loaded = { readonly fn: TaskFunction; readonly inline: boolean; readonly na
 
 /** Results are sent at the latest this long after the first one waiting, while a batch runs. */
 const FLUSH_MS = 4;
+
+const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
 const wallClock = () => performance.timeOrigin + performance.now();
 
@@ -277,7 +285,12 @@ async function load(
   }
   let module = moduleCache.get(definition.url);
   if (!module) {
+    // Marked while the module evaluates, so a pool created at its top level (a missing
+    // `import.meta.main` guard) fails at once instead of starting pools in every worker.
+    const flags = globalThis as Record<symbol, unknown>;
+    flags[IMPORTING_TASK_MODULE] = true;
     module = import(definition.url);
+    module.finally(() => flags[IMPORTING_TASK_MODULE] = false).catch(() => {});
     moduleCache.set(definition.url, module);
   }
   try {

@@ -28,7 +28,8 @@ export function ErrorList({ errors, width, maxRows }: ErrorListProps) {
           <Text dimColor>{` ${clock(error.time)} `}</Text>
           <Text dimColor>{fit(error.workerId >= 0 ? `w${error.workerId}` : "-", 4)}</Text>
           <Text>{fit(error.task, taskWidth)}</Text>
-          <Text color="red">{` ${error.name}: `}</Text>
+          {/* Every task failure is a TaskError; only other kinds (crash, timeout) say so. */}
+          <Text color="red">{error.name === "TaskError" ? " ✗ " : ` ${error.name}: `}</Text>
           <Text>{oneLine(error.message)}</Text>
         </Text>
       ))}

@@ -22,27 +22,34 @@ export interface HeaderProps {
 export function Header({ pool, connection, width, now }: HeaderProps) {
   return (
     <Box flexDirection="column" width={width}>
-      <Box width={width} justifyContent="space-between">
-        <Text wrap="truncate">
-          <Text bold color="cyan">seed pool</Text>
-          {pool
-            ? (
-              <>
-                <Text bold>{` · ${pool.name}`}</Text>
-                <Text dimColor>
-                  {`  ${pool.size} workers · ${pool.isolation} · up ${duration(pool.uptimeMs)}`}
-                </Text>
-                {pool.state === "running"
-                  ? null
-                  : <Text color="yellow">{` · ${pool.state}`}</Text>}
-              </>
-            )
-            : null}
-        </Text>
-        <Text wrap="truncate">
-          {" "}
-          <ConnectionBadge connection={connection} now={now} />
-        </Text>
+      <Box width={width}>
+        {/* The connection badge keeps its room; the pool's description gives way. */}
+        <Box flexGrow={1} flexShrink={1} overflow="hidden">
+          <Text wrap="truncate">
+            <Text bold color="cyan">seed pool</Text>
+            {pool
+              ? (
+                <>
+                  <Text bold>{` · ${pool.name}`}</Text>
+                  <Text dimColor>
+                    {`  ${pool.size} workers · ${pool.isolation} isolation · up ${
+                      duration(pool.uptimeMs)
+                    }`}
+                  </Text>
+                  {pool.state === "running"
+                    ? null
+                    : <Text color="yellow">{` · ${pool.state}`}</Text>}
+                </>
+              )
+              : null}
+          </Text>
+        </Box>
+        <Box flexShrink={0}>
+          <Text>
+            {" "}
+            <ConnectionBadge connection={connection} now={now} />
+          </Text>
+        </Box>
       </Box>
       {pool
         ? (

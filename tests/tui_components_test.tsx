@@ -1,0 +1,222 @@
+/** @jsxImportSourceTypes @types/react */
+import assert from "node:assert/strict";
+import { render } from "ink-testing-library";
+import type { DashboardView, ErrorRow, LaneCell, WorkerRow } from "../tui/model.ts";
+import { Dashboard, dashboardLayout } from "../tui/components/dashboard.tsx";
+import { Header } from "../tui/components/header.tsx";
+import { Lane, WorkerTable } from "../tui/components/workers.tsx";
+import { Throughput } from "../tui/components/throughput.tsx";
+import { ErrorList } from "../tui/components/errors.tsx";
+import type { ReactElement } from "react";
+import { Text } from "ink";
+
+const T0 = 1_700_000_000_000;
+
+/** Renders once and returns the frame as plain lines. */
+function frame(tree: ReactElement): string[] {
+  const instance = render(tree);
+  const text = instance.lastFrame() ?? "";
+  instance.unmount();
+  instance.cleanup();
+  // deno-lint-ignore no-control-regex
+  return text.replace(/\x1b\[[0-9;]*m/g, "").split("\n");
+}
+
+function cells(text: string): number {
+  return [...text].length;
+}
+
+function workerRow(overrides: Partial<WorkerRow> = {}): WorkerRow {
+  const lane: LaneCell[] = Array.from({ length: 30 }, (_, i) => ({
+    busy: (i % 5) / 4,
+    failed: i === 28,
+  }));
+  return {
+    id: 1,
+    state: "busy",
+    permissions: "read=/work/main/tui",
+    isolation: "worker",
+    currentTask: "monteCarloPi",
+    tasksCompleted: 1234,
+    tasksFailed: 3,
+    utilization: 0.72,
+    lane,
+    ...overrides,
+  };
+}
+
+function error(i: number): ErrorRow {
+  return {
+    time: T0 + i * 1000,
+    task: i % 2 ? "readSecret" : "parseReading",
+    workerId: 1 + (i % 2),
+    name: "TaskError",
+    message: i % 2
+      ? `Requires read access to "/etc/hostname", run again with the --allow-read flag`
+      : `Unexpected token 's', "sensor t3: offline" is not valid JSON (${i})`,
+  };
+}
+
+function view(overrides: Partial<DashboardView> = {}): DashboardView {
+  return {
+    connection: { status: "local", source: "demo" },
+    pool: {
+      name: "demo",
+      size: 2,
+      isolation: "worker",
+      state: "running",
+      uptimeMs: 83_000,
+      completed: 12_345,
+      failed: 12,
+      queued: 3,
+      running: 2,
+      throughput: 14.2,
+      utilization: 0.78,
+      latency: {
+        waitMs: { p50: 0.4, p95: 12, p99: 80 },
+        runMs: { p50: 21, p95: 1200, p99: 1900 },
+      },
+    },
+    workers: [
+      workerRow({ id: 1 }),
+      workerRow({ id: 2, state: "idle", currentTask: null, utilization: 0.1 }),
+    ],
+    throughputHistory: Array.from({ length: 60 }, (_, i) => 5 + 10 * Math.abs(Math.sin(i / 6))),
+    errors: Array.from({ length: 30 }, (_, i) => error(30 - i)),
+    droppedEvents: 0,
+    time: T0,
+    ...overrides,
+  };
+}
+
+Deno.test("Dashboard fits 80×24 and shows header, workers, throughput, latency and errors", () => {
+  const lines = frame(<Dashboard view={view()} width={80} height={24} now={T0} refreshMs={500} />);
+  assert.ok(lines.length <= 23, `${lines.length} lines:\n${lines.join("\n")}`);
+  for (const line of lines) assert.ok(cells(line) <= 80, `too wide (${cells(line)}): ${line}`);
+  const text = lines.join("\n");
+  assert.match(lines[0]!, /seed pool · demo .*2 workers · worker isolation · up 1m 23s/);
+  assert.match(lines[0]!, /● local demo$/);
+  assert.match(lines[1]!, /done 12,345 {2}failed 12 {2}tasks\/s 14\.2 {2}queue 3 {2}running 2/);
+  assert.match(text, /^ +1 busy +read=…\/tui +monteCarloPi +1,237 █/m);
+  assert.match(text, /^ +2 idle +read=…\/tui +- +1,237 /m);
+  assert.match(text, /─ throughput {2}14\.2 tasks\/s · queue 3 · last 60s/);
+  assert.match(text, /latency {2}wait p50 0\.4ms {2}p95 12ms {2}p99 80ms {3}run p50 21ms {2}p95 1\.2s/);
+  assert.match(text, /─ recent errors {2}\(30\)/);
+  assert.match(text, /w2 {2}readSecret +✗ Requires read access to "\/etc\/hostname"/);
+  assert.match(lines.at(-1)!, /q quit · refresh 500ms/);
+});
+
+Deno.test("Dashboard uses the room of a larger terminal: wider columns, taller sparkline, more errors", () => {
+  const small = frame(<Dashboard view={view()} width={80} height={24} now={T0} refreshMs={500} />);
+  const large = frame(<Dashboard view={view()} width={140} height={45} now={T0} refreshMs={500} />);
+  assert.ok(large.length > small.length);
+  for (const line of large) assert.ok(cells(line) <= 140);
+  const errorLines = (lines: string[]) => lines.filter((l) => / ✗ /.test(l)).length;
+  assert.ok(errorLines(large) > errorLines(small));
+  const laneOf = (lines: string[]) => Number(lines.join("\n").match(/history \((\d+)s\)/)![1]);
+  assert.ok(laneOf(large) > laneOf(small));
+  // The full permission path only fits when wide.
+  assert.ok(!small.join("\n").includes("read=/work/main/tui"));
+  const layoutSmall = dashboardLayout(24, 2);
+  const layoutLarge = dashboardLayout(45, 2);
+  assert.ok(layoutLarge.sparklineRows > layoutSmall.sparklineRows);
+});
+
+Deno.test("Dashboard with more workers than rows lists what fits and counts the rest", () => {
+  const workers = Array.from({ length: 20 }, (_, i) => workerRow({ id: i + 1 }));
+  const lines = frame(
+    <Dashboard view={view({ workers })} width={80} height={24} now={T0} refreshMs={500} />,
+  );
+  assert.ok(lines.length <= 23);
+  const text = lines.join("\n");
+  assert.match(text, /… and \d+ more workers/);
+  const shown = lines.filter((l) => /^ +\d+ busy /.test(l)).length;
+  assert.equal(Number(text.match(/… and (\d+) more/)![1]) + shown, 20);
+});
+
+Deno.test("Dashboard before the first snapshot says it is waiting", () => {
+  const lines = frame(
+    <Dashboard
+      view={view({ pool: null, workers: [], errors: [], throughputHistory: [] })}
+      width={80}
+      height={24}
+      now={T0}
+      refreshMs={250}
+    />,
+  );
+  const text = lines.join("\n");
+  assert.match(text, /waiting for the first snapshot/);
+  assert.match(text, /no workers yet/);
+  assert.match(text, /none yet/);
+});
+
+Deno.test("Header shows a dropped connection and the time to the next attempt", () => {
+  const lines = frame(
+    <Header
+      pool={view().pool}
+      connection={{
+        status: "disconnected",
+        source: "http://127.0.0.1:9/",
+        message: "Connection refused",
+        retryAt: T0 + 2500,
+      }}
+      width={80}
+      now={T0}
+    />,
+  );
+  assert.match(lines[0]!, /✗ disconnected, retrying in 3s$/);
+  const connecting = frame(
+    <Header pool={null} connection={{ status: "connecting", source: "u" }} width={80} now={T0} />,
+  );
+  assert.match(connecting[0]!, /○ connecting…$/);
+});
+
+Deno.test("Lane draws idle as dots, busy as rising blocks, a failed idle tick as ✗, newest right", () => {
+  const lines = frame(
+    <Text>
+      <Lane
+        cells={[
+          { busy: 0, failed: false },
+          { busy: 0.5, failed: false },
+          { busy: 1, failed: false },
+          { busy: 0, failed: true },
+        ]}
+        width={6}
+      />
+    </Text>,
+  );
+  assert.equal(lines[0], "  ·▄█✗");
+});
+
+Deno.test("WorkerTable shows the column header and the worker's task, count and utilization", () => {
+  const lines = frame(
+    <WorkerTable workers={[workerRow({ utilization: 0.5 })]} width={80} maxRows={5} maxLane={120} />,
+  );
+  assert.match(lines[0]!, /id state +perms +task +done util +history \(20s\)/);
+  assert.match(lines[1]!, /1 busy +read=…\/tui +monteCarloPi +1,237 ████ +50%/);
+  assert.equal(cells(lines[1]!), 80);
+});
+
+Deno.test("Throughput scales the sparkline to its peak and labels it", () => {
+  const lines = frame(<Throughput history={[0, 5, 10, 20]} width={40} height={2} />);
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0], " 20.0/s    █");
+  assert.equal(lines[1], "      0  ▄██");
+});
+
+Deno.test("ErrorList shows 'none yet' without errors, and at most maxRows lines with them", () => {
+  assert.match(frame(<ErrorList errors={[]} width={80} maxRows={3} />)[0]!, /none yet/);
+  const lines = frame(
+    <ErrorList errors={[error(1), error(2), error(3), error(4)]} width={80} maxRows={3} />,
+  );
+  assert.equal(lines.length, 3);
+  assert.match(lines[0]!, /w2 {2}readSecret +✗ Requires read access/);
+  const crash = frame(
+    <ErrorList
+      errors={[{ ...error(1), task: "worker 3", name: "WorkerCrashError", message: "died" }]}
+      width={80}
+      maxRows={3}
+    />,
+  );
+  assert.match(crash[0]!, /worker 3 +WorkerCrashError: died/);
+});

@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import type { PoolStats, WorkerStats } from "../mod.ts";
+import type { PoolEventRecord } from "../monitor.ts";
+import {
+  type DashboardAction,
+  type DashboardState,
+  initialState,
+  MAX_ERRORS,
+  reduce,
+  THROUGHPUT_SAMPLES,
+  TICK_MS,
+} from "../tui/model.ts";
+import { fakeStats } from "./_monitor_helpers.ts";
+
+const T0 = 1_700_000_000_000;
+
+function worker(overrides: Partial<WorkerStats> = {}): WorkerStats {
+  return {
+    id: 1,
+    state: "idle",
+    permissions: "inherit",
+    isolation: "worker",
+    tasksCompleted: 0,
+    tasksFailed: 0,
+    busyMs: 0,
+    utilization: 0,
+    currentTask: null,
+    ...overrides,
+  };
+}
+
+function snapshot(overrides: Partial<PoolStats>): DashboardAction {
+  return { type: "snapshot", stats: fakeStats({ time: T0, ...overrides }) };
+}
+
+function events(...records: PoolEventRecord[]): DashboardAction {
+  return { type: "events", events: records, dropped: 0 };
+}
+
+function run(...actions: DashboardAction[]): DashboardState {
+  return actions.reduce(reduce, initialState({ status: "local", source: "demo" }));
+}
+
+function taskEnd(
+  workerId: number,
+  time: number,
+  runMs: number,
+  error?: { name: string; message: string },
+): PoolEventRecord {
+  return {
+    type: "taskend",
+    detail: {
+      taskId: time,
+      task: "work",
+      workerId,
+      ok: error === undefined,
+      ...(error && { error }),
+      waitMs: 1,
+      runMs,
+      items: 1,
+      time,
+    },
+  };
+}
+
+Deno.test("initialState() has no pool, no workers and the given connection", () => {
+  const state = initialState({ status: "connecting", source: "http://127.0.0.1:1/" });
+  assert.equal(state.view.pool, null);
+  assert.deepEqual(state.view.workers, []);
+  assert.deepEqual(state.view.errors, []);
+  assert.equal(state.view.connection.status, "connecting");
+});
+
+Deno.test("reduce() fills the header and worker rows from a snapshot", () => {
+  const state = run(snapshot({
+    name: "demo",
+    size: 2,
+    completed: 10,
+    failed: 1,
+    queued: 3,
+    running: 2,
+    throughput: 4.5,
+    uptimeMs: 9000,
+    latency: { waitMs: { p50: 1, p95: 2, p99: 3 }, runMs: { p50: 4, p95: 5, p99: 6 } },
+    workers: [
+      worker({ id: 1, state: "busy", currentTask: "monteCarloPi", tasksCompleted: 6 }),
+      worker({ id: 2, permissions: "none", tasksCompleted: 4, tasksFailed: 1 }),
+    ],
+  }));
+  const pool = state.view.pool!;
+  assert.equal(pool.name, "demo");
+  assert.equal(pool.completed, 10);
+  assert.equal(pool.queued, 3);
+  assert.equal(pool.throughput, 4.5);
+  assert.deepEqual(pool.latency.runMs, { p50: 4, p95: 5, p99: 6 });
+  assert.deepEqual(state.view.workers.map((w) => [w.id, w.state, w.currentTask]), [
+    [1, "busy", "monteCarloPi"],
+    [2, "idle", null],
+  ]);
+  assert.equal(state.view.workers[1]!.permissions, "none");
+});
+
+Deno.test("reduce() tracks current tasks, counts and errors from events between snapshots", () => {
+  const state = run(
+    snapshot({ workers: [worker({ id: 1 })], completed: 0 }),
+    events(
+      { type: "taskstart", detail: { taskId: 1, task: "square", workerId: 1, waitMs: 0, time: T0 + 10 } },
+    ),
+  );
+  assert.equal(state.view.workers[0]!.state, "busy");
+  assert.equal(state.view.workers[0]!.currentTask, "square");
+
+  const after = [
+    events(
+      taskEnd(1, T0 + 20, 10),
+      taskEnd(1, T0 + 30, 5, { name: "TaskError", message: "Unexpected end of JSON input" }),
+    ),
+  ].reduce(reduce, state);
+  const row = after.view.workers[0]!;
+  assert.equal(row.currentTask, null);
+  assert.equal(row.state, "idle");
+  assert.equal(row.tasksCompleted, 1);
+  assert.equal(row.tasksFailed, 1);
+  assert.equal(after.view.pool!.completed, 1);
+  assert.equal(after.view.pool!.failed, 1);
+  assert.deepEqual(after.view.errors, [{
+    time: T0 + 30,
+    task: "work",
+    workerId: 1,
+    name: "TaskError",
+    message: "Unexpected end of JSON input",
+  }]);
+});
+
+Deno.test("reduce() lists errors newest first, keeps the last MAX_ERRORS, and reports crashes", () => {
+  const failures = Array.from(
+    { length: MAX_ERRORS + 5 },
+    (_, i) => taskEnd(1, T0 + i, 1, { name: "Error", message: `failure ${i}` }),
+  );
+  const state = run(
+    events(...failures),
+    events({
+      type: "workerexit",
+      detail: { workerId: 1, reason: "crashed", error: "out of memory", time: T0 + 999 },
+    }),
+  );
+  assert.equal(state.view.errors.length, MAX_ERRORS);
+  assert.equal(state.view.errors[0]!.name, "WorkerCrashError");
+  assert.equal(state.view.errors[0]!.message, "out of memory");
+  assert.equal(state.view.errors[1]!.message, `failure ${MAX_ERRORS + 4}`);
+});
+
+Deno.test("reduce() adds a worker on workerspawn and marks it gone on workerexit", () => {
+  const spawned = run(events({
+    type: "workerspawn",
+    detail: { workerId: 7, permissions: "read", isolation: "process", time: T0 },
+  }));
+  assert.deepEqual(
+    spawned.view.workers.map((w) => [w.id, w.state, w.permissions, w.isolation]),
+    [[7, "starting", "read", "process"]],
+  );
+  const gone = reduce(
+    spawned,
+    events({ type: "workerexit", detail: { workerId: 7, reason: "idle", time: T0 + 5 } }),
+  );
+  assert.equal(gone.view.workers[0]!.state, "gone");
+  assert.deepEqual(gone.view.errors, []);
+  // The next snapshot is the truth about who is alive.
+  assert.deepEqual(reduce(gone, snapshot({ time: T0 + 10 })).view.workers, []);
+});
+
+Deno.test("reduce() draws one lane cell per tick: busy share, and red where a task failed", () => {
+  const state = run(
+    snapshot({ time: T0, workers: [worker({ id: 1 }), worker({ id: 2 })] }),
+    // Worker 1 runs one task for the whole first tick; worker 2 stays idle.
+    events({ type: "taskstart", detail: { taskId: 1, task: "t", workerId: 1, waitMs: 0, time: T0 } }),
+    snapshot({
+      time: T0 + TICK_MS,
+      workers: [worker({ id: 1, state: "busy", busyMs: TICK_MS }), worker({ id: 2 })],
+    }),
+    // Second tick: worker 1 finishes after a quarter of it; worker 2 fails a short task.
+    events(
+      taskEnd(1, T0 + TICK_MS * 1.25, TICK_MS * 1.25),
+      taskEnd(2, T0 + TICK_MS * 1.5, TICK_MS * 0.5, { name: "Error", message: "x" }),
+    ),
+    snapshot({
+      time: T0 + TICK_MS * 2,
+      workers: [
+        worker({ id: 1, busyMs: TICK_MS * 1.25, tasksCompleted: 1 }),
+        worker({ id: 2, busyMs: TICK_MS * 0.5, tasksFailed: 1 }),
+      ],
+    }),
+  );
+  const [one, two] = state.view.workers;
+  assert.deepEqual(one!.lane, [{ busy: 1, failed: false }, { busy: 0.25, failed: false }]);
+  assert.deepEqual(two!.lane, [{ busy: 0, failed: false }, { busy: 0.5, failed: true }]);
+});
+
+Deno.test("reduce() keeps a lane busy through a long task whose events were dropped", () => {
+  const state = run(
+    snapshot({ time: T0, workers: [worker({ id: 1, state: "busy", currentTask: "long" })] }),
+    snapshot({
+      time: T0 + TICK_MS,
+      workers: [worker({ id: 1, state: "busy", currentTask: "long", busyMs: 0 })],
+    }),
+  );
+  assert.deepEqual(state.view.workers[0]!.lane, [{ busy: 1, failed: false }]);
+});
+
+Deno.test("reduce() samples throughput once per tick and keeps the last minute", () => {
+  const actions: DashboardAction[] = [];
+  for (let tick = 0; tick <= THROUGHPUT_SAMPLES + 10; tick++) {
+    actions.push(snapshot({ time: T0 + tick * TICK_MS, completed: tick * 5, failed: tick }));
+    // A snapshot in the middle of a tick does not add a sample.
+    actions.push(snapshot({ time: T0 + tick * TICK_MS + 500, completed: tick * 5, failed: tick }));
+  }
+  const history = run(...actions).view.throughputHistory;
+  assert.equal(history.length, THROUGHPUT_SAMPLES);
+  assert.ok(history.every((rate) => Math.abs(rate - 6) < 1e-9), `${history}`);
+});
+
+Deno.test("reduce() starts over when the monitor now serves a restarted pool", () => {
+  const before = run(
+    snapshot({ time: T0, uptimeMs: 50_000, completed: 100 }),
+    events(taskEnd(1, T0 + 1, 1, { name: "Error", message: "old" })),
+    snapshot({ time: T0 + TICK_MS, uptimeMs: 51_000, completed: 110 }),
+  );
+  assert.equal(before.view.throughputHistory.length, 1);
+  const after = reduce(before, snapshot({ time: T0 + 2 * TICK_MS, uptimeMs: 300 }));
+  assert.deepEqual(after.view.throughputHistory, []);
+  assert.deepEqual(after.view.errors, []);
+  assert.equal(after.view.pool!.completed, 0);
+});
+
+Deno.test("reduce() records connection changes and counts dropped events", () => {
+  const state = run(
+    { type: "connection", connection: { status: "disconnected", source: "u", retryAt: 5 } },
+    { type: "events", events: [], dropped: 40 },
+    { type: "events", events: [], dropped: 2 },
+  );
+  assert.deepEqual(state.view.connection, { status: "disconnected", source: "u", retryAt: 5 });
+  assert.equal(state.view.droppedEvents, 42);
+});
+
+Deno.test("reduce() never changes the state it is given", () => {
+  const start = run(snapshot({ workers: [worker({ id: 1 })] }));
+  const frozen = JSON.stringify(start.view);
+  reduce(start, events(taskEnd(1, T0 + 5, 5, { name: "Error", message: "x" })));
+  reduce(start, snapshot({ time: T0 + TICK_MS, workers: [worker({ id: 1, busyMs: 10 })] }));
+  assert.equal(JSON.stringify(start.view), frozen);
+});
