@@ -85,7 +85,7 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   // A call's timeout runs from its submission, so with --timeout lines are handed over only
   // as workers can take them; otherwise enough are in flight to fill each worker's batches.
   const window = options.timeout === undefined
-    ? Math.max(options.jobs * 512, options.jobs * chunk * 4)
+    ? Math.max(options.jobs * 2048, options.jobs * chunk * 4)
     : options.jobs * chunk;
 
   const inputFile = options.input === "-" ? null : await openFile(options.input, "--input", {

@@ -1056,6 +1056,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
       else worker.inflight.remove(task);
       worker.inflightMs -= task.expectedMs;
       task.state = "done";
+      // Tasks that ran within one batch were never the head here: they started anyway.
+      if (task.startedAt === 0) this.#started(task, worker, result.start);
       this.#estimates.observe(task.definition.fnId, result.runMs, task.items);
       worker.busyMs += result.runMs;
       const waitMs = Math.max(0, result.start - task.queuedAt);
@@ -1092,15 +1094,18 @@ export class Pool extends EventTarget implements AsyncDisposable {
   /** The head of a worker's in-flight tasks is the one it runs now. */
   #markStarted(worker: WorkerHandle): void {
     const head = worker.inflight.peek();
-    if (!head || head.startedAt !== 0) return;
-    head.startedAt = wallClock();
+    if (head && head.startedAt === 0) this.#started(head, worker, wallClock());
+  }
+
+  #started(task: PendingTask, worker: WorkerHandle, time: number): void {
+    task.startedAt = time;
     if (this.#listening.taskstart) {
       this.#emit("taskstart", {
-        taskId: head.id,
-        task: taskName(head.definition),
+        taskId: task.id,
+        task: taskName(task.definition),
         workerId: worker.id,
-        waitMs: head.startedAt - head.queuedAt,
-        time: head.startedAt,
+        waitMs: Math.max(0, time - task.queuedAt),
+        time,
       });
     }
   }

@@ -324,7 +324,7 @@ class ProcessTransport implements Transport {
   #sentRun = false;
   readonly #outstanding = new Set<number>();
   /** Frames waiting for the worker to be restarted with new task modules. */
-  #held: Uint8Array[] | null = null;
+  #held: { frame: Uint8Array; ids: number[] }[] | null = null;
   #crashReported = false;
   #terminated = false;
   #ended = false;
@@ -368,28 +368,34 @@ class ProcessTransport implements Transport {
         this.#init = frame;
         break;
       case "run": {
-        const missing = this.#missingModules(message);
-        for (const task of message.tasks) this.#outstanding.add(task.id);
-        if (missing && this.#held === null) {
-          if (!this.#sentRun) {
-            this.#restart();
-          } else {
+        const ids = message.tasks.map((task) => task.id);
+        if (this.#missingModules(message) && this.#held === null) {
+          if (this.#sentRun) {
+            // Tasks in hand would die with a restart: hold this until they are done.
             this.#held = [];
+          } else {
+            this.#restart();
           }
         }
         this.#sentRun = true;
+        if (this.#held !== null) {
+          this.#held.push({ frame, ids });
+          this.#maybeRestart();
+          return;
+        }
+        for (const id of ids) this.#outstanding.add(id);
         break;
       }
       case "cancel":
         for (const id of message.ids) this.#outstanding.delete(id);
-        this.#child.write(frame); // the running child may still hold them
+        this.#child.write(frame); // the running child may hold some of them
         if (this.#held !== null) {
-          this.#held.push(frame);
+          this.#held.push({ frame, ids: [] });
           this.#maybeRestart();
         }
         return;
     }
-    if (this.#held !== null) this.#held.push(frame);
+    if (this.#held !== null) this.#held.push({ frame, ids: [] });
     else this.#child.write(frame);
   }
 
@@ -424,7 +430,10 @@ class ProcessTransport implements Transport {
     const held = this.#held;
     this.#held = null;
     this.#restart();
-    for (const frame of held) this.#child.write(frame);
+    for (const { frame, ids } of held) {
+      for (const id of ids) this.#outstanding.add(id);
+      this.#child.write(frame);
+    }
   }
 
   #onMessage(from: Child, message: FromWorker): void {

@@ -8,18 +8,21 @@
 import type { PoolEventMap, PoolEventType } from "../mod.ts";
 import type { PoolStats } from "../mod.ts";
 
+/** `T` without the falsy values `eventually` skips. */
+export type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
+
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws). */
 export async function eventually<T>(
   check: () => T | Promise<T>,
   what: string,
   timeoutMs = 10_000,
-): Promise<NonNullable<T>> {
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
     try {
       const value = await check();
-      if (value) return value as NonNullable<T>;
+      if (value) return value as Truthy<T>;
     } catch (error) {
       last = error;
     }
