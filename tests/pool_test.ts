@@ -103,6 +103,7 @@ for (const isolation of ISOLATIONS) {
       assert.equal(await pool.apply(tasks.triple, [4]), 12);
       assert.equal(
         await pool.apply(async function named(x: number) {
+          await Promise.resolve();
           return x + 1;
         }, [1]),
         2,

@@ -100,7 +100,7 @@ Deno.test("Dashboard fits 80×24 and shows header, workers, throughput, latency 
   assert.match(text, /^ +1 busy +read=…\/tui +monteCarloPi +1,237 █/m);
   assert.match(text, /^ +2 idle +read=…\/tui +- +1,237 /m);
   assert.match(text, /─ throughput {2}14\.2 tasks\/s · queue 3 · last 60s/);
-  assert.match(text, /latency {2}wait p50 0\.4ms {2}p95 12ms {2}p99 80ms {3}run p50 21ms {2}p95 1\.2s/);
+  assert.match(text, /latency wait p50 0\.4ms p95 12ms p99 80ms │ run p50 21ms p95 1\.2s p99 1\.9s/);
   assert.match(text, /─ recent errors {2}\(30\)/);
   assert.match(text, /w2 {2}readSecret +✗ Requires read access to "\/etc\/hostname"/);
   assert.match(lines.at(-1)!, /q quit · refresh 500ms/);

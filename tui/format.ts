@@ -19,6 +19,8 @@ const BAR_EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"] as con
  */
 export function duration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "-";
+  if (ms === 0) return "0ms";
+  if (ms < 0.1) return "<0.1ms";
   if (ms < 10) return `${ms.toFixed(1)}ms`;
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;

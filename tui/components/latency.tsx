@@ -13,18 +13,20 @@ import { duration } from "../format.ts";
 export interface LatencyProps {
   readonly waitMs: LatencySummary;
   readonly runMs: LatencySummary;
+  readonly width: number;
 }
 
-/** `latency  wait p50 … p95 … p99 …   run p50 … p95 … p99 …` */
-export function Latency({ waitMs, runMs }: LatencyProps) {
+/** `latency  wait p50 … p95 … p99 … │ run p50 … p95 … p99 …`, tighter below 100 columns. */
+export function Latency({ waitMs, runMs, width }: LatencyProps) {
+  const gap = width >= 100 ? "  " : " ";
   const summary = (s: LatencySummary) =>
-    `p50 ${duration(s.p50)}  p95 ${duration(s.p95)}  p99 ${duration(s.p99)}`;
+    `p50 ${duration(s.p50)}${gap}p95 ${duration(s.p95)}${gap}p99 ${duration(s.p99)}`;
   return (
     <Text wrap="truncate">
       <Text bold>{" latency"}</Text>
-      <Text dimColor>{"  wait "}</Text>
+      <Text dimColor>{`${gap}wait `}</Text>
       <Text>{summary(waitMs)}</Text>
-      <Text dimColor>{"   run "}</Text>
+      <Text dimColor>{`${gap}│ run `}</Text>
       <Text>{summary(runMs)}</Text>
     </Text>
   );

@@ -36,14 +36,16 @@ export function workerColumns(width: number, maxLane: number): WorkerColumns {
     const task = Math.max(6, base.task + Math.min(0, 20 + spare));
     return { ...base, task, lane };
   }
+  // Names and the bar take a quarter of the extra room each (up to a point); the lane, the
+  // part that shows history, takes the rest.
   const grow = (limit: number) => {
-    const extra = Math.min(limit, Math.floor(spare / 3));
+    const extra = Math.min(limit, Math.floor(spare / 4));
     spare -= extra;
     return extra;
   };
-  const permissions = base.permissions + grow(16);
-  const task = base.task + grow(16);
-  const barWidth = base.bar + grow(8);
+  const permissions = base.permissions + grow(14);
+  const task = base.task + grow(10);
+  const barWidth = base.bar + grow(6);
   return {
     ...base,
     permissions,
@@ -108,7 +110,12 @@ export function WorkerLine({ worker, columns }: WorkerLineProps) {
       </Text>
       {" "}
       <Text color={worker.permissions === "inherit" ? "gray" : "cyan"}>
-        {fit(shortPermissions(worker.permissions), columns.permissions)}
+        {fit(
+          worker.permissions.length <= columns.permissions
+            ? worker.permissions
+            : shortPermissions(worker.permissions),
+          columns.permissions,
+        )}
       </Text>
       {" "}
       <Text bold={worker.currentTask !== null}>
