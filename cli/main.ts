@@ -145,9 +145,14 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
       positiveInteger("--timeout"),
     )
     .option("--spread", "each line is an array: pass its items as the arguments")
-    .option("--unordered", "write records as calls finish, each with its \"line\"")
+    .option("--unordered", 'write records as calls finish, each with its "line"')
     .option("--fail-fast", "stop at the first failure (exit code 1)")
-    .option("--skip <n>", "pass over the first n lines (to resume)", nonNegativeInteger("--skip"), 0)
+    .option(
+      "--skip <n>",
+      "pass over the first n lines (to resume)",
+      nonNegativeInteger("--skip"),
+      0,
+    )
     .addHelpText("after", `\n${permissionFlagsHelp()}\n${MAP_EXAMPLES}`)
     .action(async (module: string, exportName: string, options: MapFlags) => {
       exitCode = await runMap({

@@ -119,7 +119,9 @@ export function errorRecord(error: ErrorInfo, input: unknown, line: number): str
   } catch {
     inputJson = "null";
   }
-  return `{"error":${JSON.stringify({ name: error.name, message: error.message })},"input":${inputJson},"line":${line}}`;
+  return `{"error":${
+    JSON.stringify({ name: error.name, message: error.message })
+  },"input":${inputJson},"line":${line}}`;
 }
 
 /** Buffers bytes reach this size before a write is started. */

@@ -19,7 +19,12 @@ export const PERMISSION_FLAGS: readonly {
   readonly help: string;
 }[] = [
   { flag: "--allow-read", name: "read", value: "PATH", help: "read files (all, or these paths)" },
-  { flag: "--allow-write", name: "write", value: "PATH", help: "write files (all, or these paths)" },
+  {
+    flag: "--allow-write",
+    name: "write",
+    value: "PATH",
+    help: "write files (all, or these paths)",
+  },
   { flag: "--allow-net", name: "net", value: "HOST", help: "network (all, or these host[:port])" },
   { flag: "--allow-env", name: "env", value: "VAR", help: "environment (all, or these names)" },
   { flag: "--allow-run", name: "run", value: "PROGRAM", help: "subprocesses (all, or these)" },

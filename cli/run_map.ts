@@ -273,7 +273,11 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
       if (step === null || step.done || stopped) break;
       const entry: JsonLine = step.value;
       lastReadLine = entry.line;
-      const item: Item = { seq: nextSeq++, line: entry.line, input: entry.ok ? entry.value : entry.text };
+      const item: Item = {
+        seq: nextSeq++,
+        line: entry.line,
+        input: entry.ok ? entry.value : entry.text,
+      };
       if (!entry.ok) {
         const message = `Line ${entry.line} is not valid JSON: ${entry.error.message}`;
         settle(item, errorRecord({ name: "SyntaxError", message }, entry.text, entry.line), false);
@@ -329,7 +333,9 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   }
   if (reason === "output-closed") return EXIT.failed;
   if (reason === "interrupt") {
-    const resumeAt = ordered ? doneThroughLine : resumeLineUnordered([...running.values(), ...pendingChunk], lastReadLine);
+    const resumeAt = ordered
+      ? doneThroughLine
+      : resumeLineUnordered([...running.values(), ...pendingChunk], lastReadLine);
     const where = options.output === "-" ? "" : ` (in ${options.output})`;
     io.stderr(
       `pool map: interrupted. Every line up to line ${resumeAt} is done${where}` +

@@ -44,8 +44,9 @@ const DISCONNECT_BACKLOG = 512;
  *
  * - `GET /stats` — `pool.stats()` as JSON.
  * - `GET /events` — Server-Sent Events: an `event: snapshot` at once (data: the stats), then
- *   `event: events` batches (data: `{ events: [{ type, detail }…], dropped }`) and periodic
- *   snapshots. The monitor listens to the pool only while a client is connected.
+ *   `event: events` batches (data: `{ events: [{ type, detail }…], truncated }`) and periodic
+ *   snapshots. The monitor listens to the pool only while a client is connected, and
+ *   samples a busy pool rather than following every task (see `watchPool`).
  * - `GET /metrics` — Prometheus text exposition: task counters, queue depth, busy workers,
  *   utilization, and wait/run histograms (fed from the first scrape on), labelled
  *   `pool="<name>"`.
@@ -222,7 +223,7 @@ class EventStreams {
   #frame(message: MonitorMessage): Uint8Array {
     const data = message.type === "snapshot"
       ? JSON.stringify(message.stats)
-      : JSON.stringify({ events: message.events, dropped: message.dropped });
+      : JSON.stringify({ events: message.events, truncated: message.truncated });
     return this.#encoder.encode(`event: ${message.type}\ndata: ${data}\n\n`);
   }
 }

@@ -48,6 +48,7 @@ import {
 import { type PoolState, type PoolStats, StatsRecorder, type WorkerStats } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, taskName, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
+import { rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
 
@@ -945,6 +946,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   #spawn(lane: Lane): WorkerHandle {
     const worker = new WorkerHandle(this.#nextWorkerId++, lane, wallClock());
+    if (this.#isolation === "worker" && lane.permissions !== undefined) {
+      worker.preloaded = new Set(TASK_MODULES);
+    }
     worker.transport = this.#transport({
       workerId: worker.id,
       permissions: lane.permissions,
@@ -1229,17 +1233,35 @@ export class Pool extends EventTarget implements AsyncDisposable {
         if (count > 0 && ahead >= BATCH_TARGET_MS) break;
         const task = lane.queue.shift()!;
         if (task.state !== "queued") continue; // cancelled while queued
+        if (!this.#canLoad(worker, task)) {
+          // Started without this task module: a fresh worker will have it.
+          lane.queue.unshift(task);
+          worker.draining = true;
+          break;
+        }
         task.expectedMs = this.#estimates.expectedMs(task);
         if (!(deep && count === 0)) ahead += task.expectedMs;
         count++;
         batch.push(task);
       }
-      if (batch.length === 0) return;
+      if (batch.length === 0) {
+        if (worker.draining && worker.inflight.length === 0) this.#retire(worker, "recycled");
+        return;
+      }
       share -= batch.length;
       this.#queued -= batch.length;
       this.#sendBatch(worker, batch);
       if (worker.state === "exiting") return;
     }
+  }
+
+  /** Whether a worker can import the task's module (see src/_task_modules.ts). */
+  #canLoad(worker: WorkerHandle, task: PendingTask): boolean {
+    const definition = task.definition;
+    if (worker.preloaded === null || definition.kind !== "module") return true;
+    if (worker.preloaded.has(definition.url) || !definition.url.startsWith("file:")) return true;
+    rememberTaskModule(definition.url);
+    return false;
   }
 
   #sendBatch(worker: WorkerHandle, batch: PendingTask[]): void {

@@ -19,6 +19,7 @@
  */
 
 import { deserialize, serialize } from "node:v8";
+import { entryWithModules, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -26,14 +27,17 @@ import type { Transport, TransportFactory, TransportOptions } from "./transport.
 
 const ENTRY_URL = new URL("../workers/process.ts", import.meta.url).href;
 
+/**
+ * The argument that marks a pool's worker processes in the process table
+ * (`/proc/<pid>/cmdline`, `ps`), so tools and tests can find them.
+ */
+export const PROCESS_MARKER = "--seed-pool-worker";
+
 /** Frames larger than this are a corrupted stream, not a message. */
 const MAX_FRAME_BYTES = 1 << 30;
 /** How much of a worker's stderr is kept to explain its death. */
 const STDERR_TAIL_BYTES = 4096;
 const OUT_OF_MEMORY = /out of memory|heap limit/i;
-
-/** Every local task module a process worker was asked to load, in first-seen order. */
-const taskModules = new Set<string>();
 
 /** Whether `setpriv --pdeathsig` is usable: unknown until first tried. */
 let setprivUsable: boolean | undefined = undefined;
@@ -67,18 +71,12 @@ function configFlags(): string[] {
  * ```
  */
 export function registerTaskModule(url: string): void {
-  if (url.startsWith("file:")) taskModules.add(url);
+  rememberTaskModule(url);
 }
 
 /** The worker's main module: the entry, and the task modules it could not otherwise load. */
 function mainModule(modules: readonly string[]): string {
-  if (modules.length === 0) return ENTRY_URL;
-  const source = `import ${JSON.stringify(ENTRY_URL)};\n` +
-    // Never called: literal import() calls put these modules in the start-up graph.
-    `export const taskModules = [${
-      modules.map((url) => `() => import(${JSON.stringify(url)})`).join(", ")
-    }];\n`;
-  return `data:application/javascript,${encodeURIComponent(source)}`;
+  return entryWithModules(ENTRY_URL, modules);
 }
 
 /** Whether the worker may read `url` by its own permission, so it needs no preload. */
@@ -138,7 +136,8 @@ class Child {
     this.modules = modules;
     const main = mainModule([...modules]);
     const options: Deno.CommandOptions = {
-      args: [...args, main],
+      // The marker is a script argument: it names the process in the process table.
+      args: [...args, main, PROCESS_MARKER],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -204,7 +203,9 @@ class Child {
           if (end - start - 4 < length) break;
           let message: FromWorker;
           try {
-            message = deserialize(buffer.subarray(start + 4, start + 4 + length)) as FromWorker;
+            // A copy: deserialized typed arrays are views of the bytes they were read from,
+            // and this buffer is reused for the next frames.
+            message = deserialize(buffer.slice(start + 4, start + 4 + length)) as FromWorker;
           } catch (error) {
             corrupt = true;
             onCorrupt(this, `a frame that cannot be read (${(error as Error).message})`);
@@ -347,7 +348,7 @@ class ProcessTransport implements Transport {
 
   #start(): Child {
     const preload = new Set(
-      [...taskModules].filter((url) => !readCovers(this.#options.permissions, url)),
+      [...TASK_MODULES].filter((url) => !readCovers(this.#options.permissions, url)),
     );
     const child = new Child(
       this.#args,
@@ -404,7 +405,7 @@ class ProcessTransport implements Transport {
     let missing = false;
     for (const definition of message.defines) {
       if (definition.kind !== "module" || !definition.url.startsWith("file:")) continue;
-      taskModules.add(definition.url);
+      rememberTaskModule(definition.url);
       if (
         !this.#child.modules.has(definition.url) &&
         !readCovers(this.#options.permissions, definition.url)

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { rememberTaskModule } from "./_task_modules.ts";
 import type { FunctionDefinition } from "./protocol.ts";
 
 declare const taskTypes: unique symbol;
@@ -70,6 +71,7 @@ export function taskModule<M>(url: string | URL): TaskModule<M> {
   } catch {
     throw new TypeError(`Cannot create task module as 'url' is not a URL: current value is ${url}`);
   }
+  rememberTaskModule(href);
   const refs = new Map<string, TaskRef>();
   return new Proxy({}, {
     get(_target, key) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { entryWithModules, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -46,26 +47,25 @@ const WORKER_URL = new URL("../workers/worker.ts", import.meta.url);
  * A Web Worker thread. Permissions are passed only when a set other than the default was
  * asked, since Deno exits the process (code 70) on any `deno.permissions` option without
  * `--unstable-worker-options`, even `"inherit"`.
- */
-export const webWorkerTransport: TransportFactory = webWorkerTransportWith([]);
-
-/**
- * A Web Worker transport whose workers load `modules` (task module URLs) as part of their
- * entry module. Deno checks a worker's entry graph against the *parent's* permissions, but a
- * dynamic `import()` inside the worker against the *worker's* own: so a worker with no read
- * permission cannot `import()` a local task module, yet can run one loaded this way (the
- * runtime's later `import()` of the same URL finds it already loaded). The task's code still
+ *
+ * Deno checks a worker's start-up graph against the *parent's* permissions, but a dynamic
+ * `import()` inside the worker against the worker's own: a worker with no read permission
+ * cannot `import()` a local task module at run time. So a scoped worker starts from an entry
+ * that names every known task module in a literal `import()` (never called, so nothing runs
+ * early); the runtime's later import of the same URL is then allowed. The task's code still
  * runs with only the worker's permissions.
  */
+export const webWorkerTransport: TransportFactory = (options) => {
+  const entry = options.permissions === undefined
+    ? WORKER_URL.href
+    : entryWithModules(WORKER_URL.href, TASK_MODULES);
+  return startWebWorker(entry, options);
+};
+
+/** `webWorkerTransport`, with `modules` known to every scoped worker from the start. */
 export function webWorkerTransportWith(modules: readonly string[]): TransportFactory {
-  // The worker first, so its message handler is installed before any task module runs.
-  const entry = modules.length === 0 ? WORKER_URL : URL.createObjectURL(
-    new Blob(
-      [[WORKER_URL.href, ...modules].map((url) => `import ${JSON.stringify(url)};\n`).join("")],
-      { type: "application/javascript" },
-    ),
-  );
-  return (transportOptions) => startWebWorker(entry, transportOptions);
+  for (const url of modules) rememberTaskModule(url);
+  return webWorkerTransport;
 }
 
 function startWebWorker(

@@ -35,11 +35,22 @@ export type MonitorMessage =
     readonly type: "events";
     readonly events: readonly PoolEventRecord[];
     /**
-     * How many events were left out of this batch because it was full. Failed tasks and
-     * worker events are kept first; the next snapshot carries the totals either way.
+     * The task event types that reached `maxBatch` in this batch: the watch stopped
+     * listening to them until the batch was sent, so later ones are missing (the next
+     * snapshot carries the totals). Empty when nothing was left out.
      */
-    readonly dropped: number;
+    readonly truncated: readonly TaskEventType[];
   };
+
+/** The per-task events, the ones a busy pool sends thousands of. */
+export type TaskEventType = "taskqueued" | "taskstart" | "taskend";
+
+const TASK_EVENT_TYPES: readonly TaskEventType[] = ["taskqueued", "taskstart", "taskend"];
+const WORKER_EVENT_TYPES = POOL_EVENT_TYPES.filter(
+  (type) => !(TASK_EVENT_TYPES as readonly string[]).includes(type),
+);
+/** Worker events are rare; this only bounds a batch if a pool churns workers wildly. */
+const MAX_WORKER_EVENTS = 1000;
 
 /** Options of `watchPool`. */
 export interface WatchOptions {
@@ -47,7 +58,11 @@ export interface WatchOptions {
   snapshotIntervalMs?: number;
   /** How long to gather events before sending them as one batch, ms. Default 100. */
   batchMs?: number;
-  /** The most events in one batch; the rest are counted in `dropped`. Default 500. */
+  /**
+   * The most events of each task event type in one batch. Beyond it the watch stops
+   * listening to that type until the batch is sent, so a flood costs the pool nothing
+   * (it builds no event nobody listens to). Default 200.
+   */
   maxBatch?: number;
 }
 
@@ -60,7 +75,8 @@ export interface PoolWatch extends Disposable {
 /**
  * Watches a pool: calls `onMessage` with a snapshot at once, then with batches of the pool's
  * events and periodic snapshots, until stopped. Listeners are attached only while the watch
- * runs, so a pool nobody watches pays nothing.
+ * runs, so a pool nobody watches pays nothing; and a busy pool is sampled, not followed
+ * event by event (see `maxBatch`), so watching it costs little.
  *
  * @param pool The pool (anything with `stats()` that dispatches the pool's events).
  * @param onMessage Called with each message, in order; events always come before the
@@ -95,39 +111,48 @@ export function watchPool(
 ): PoolWatch {
   const snapshotIntervalMs = positive(options.snapshotIntervalMs ?? 1000, "snapshotIntervalMs");
   const batchMs = positive(options.batchMs ?? 100, "batchMs");
-  const maxBatch = positive(options.maxBatch ?? 500, "maxBatch");
+  const maxBatch = positive(options.maxBatch ?? 200, "maxBatch");
 
   let batch: PoolEventRecord[] = [];
-  // Failed tasks and worker events are what a watcher must not miss; they get a reserve of
-  // their own so a flood of successes cannot push them out of a batch.
-  let reserved = 0;
-  let dropped = 0;
+  const counts: Record<TaskEventType, number> = { taskqueued: 0, taskstart: 0, taskend: 0 };
+  let workerEvents = 0;
+  // Task event types whose listener is off until the batch is sent.
+  const paused = new Set<TaskEventType>();
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
   let stopped = false;
 
-  const flush = () => {
-    flushTimer = undefined;
-    if (batch.length === 0 && dropped === 0) return;
-    const events = batch;
-    const droppedNow = dropped;
-    batch = [];
-    reserved = 0;
-    dropped = 0;
-    onMessage({ type: "events", events, dropped: droppedNow });
-  };
-
-  const onEvent = (event: Event) => {
-    const record = { type: event.type, detail: (event as CustomEvent).detail } as PoolEventRecord;
-    if (batch.length < maxBatch) {
-      batch.push(record);
-    } else if (isImportant(record) && reserved < maxBatch) {
-      reserved++;
-      batch.push(record);
-    } else {
-      dropped++;
+  const onTaskEvent = (event: Event) => {
+    const type = event.type as TaskEventType;
+    batch.push({ type, detail: (event as CustomEvent).detail } as PoolEventRecord);
+    if (++counts[type] >= maxBatch) {
+      // Full for this type: stop listening, so the pool stops building these events.
+      paused.add(type);
+      pool.removeEventListener(type, onTaskEvent);
     }
     flushTimer ??= setTimeout(flush, batchMs);
   };
+
+  const onWorkerEvent = (event: Event) => {
+    if (workerEvents++ < MAX_WORKER_EVENTS) {
+      batch.push({ type: event.type, detail: (event as CustomEvent).detail } as PoolEventRecord);
+    }
+    flushTimer ??= setTimeout(flush, batchMs);
+  };
+
+  function flush() {
+    flushTimer = undefined;
+    if (batch.length === 0 && paused.size === 0) return;
+    const events = batch;
+    const truncated = TASK_EVENT_TYPES.filter((type) => paused.has(type));
+    batch = [];
+    workerEvents = 0;
+    for (const type of TASK_EVENT_TYPES) counts[type] = 0;
+    if (!stopped) {
+      for (const type of truncated) pool.addEventListener(type, onTaskEvent);
+    }
+    paused.clear();
+    onMessage({ type: "events", events, truncated });
+  }
 
   const snapshot = () => {
     if (flushTimer !== undefined) clearTimeout(flushTimer);
@@ -135,23 +160,22 @@ export function watchPool(
     onMessage({ type: "snapshot", stats: pool.stats() });
   };
 
-  for (const type of POOL_EVENT_TYPES) pool.addEventListener(type, onEvent);
+  for (const type of TASK_EVENT_TYPES) pool.addEventListener(type, onTaskEvent);
+  for (const type of WORKER_EVENT_TYPES) pool.addEventListener(type, onWorkerEvent);
   const snapshotTimer = setInterval(snapshot, snapshotIntervalMs);
   onMessage({ type: "snapshot", stats: pool.stats() });
 
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    for (const type of POOL_EVENT_TYPES) pool.removeEventListener(type, onEvent);
+    for (const type of TASK_EVENT_TYPES) {
+      if (!paused.has(type)) pool.removeEventListener(type, onTaskEvent);
+    }
+    for (const type of WORKER_EVENT_TYPES) pool.removeEventListener(type, onWorkerEvent);
     clearInterval(snapshotTimer);
     if (flushTimer !== undefined) clearTimeout(flushTimer);
   };
   return { stop, [Symbol.dispose]: stop };
-}
-
-function isImportant(record: PoolEventRecord): boolean {
-  return record.type === "workerspawn" || record.type === "workerexit" ||
-    (record.type === "taskend" && !record.detail.ok);
 }
 
 function positive(value: number, name: string): number {

@@ -28,6 +28,11 @@ export class WorkerHandle {
   idleSince: number;
   /** Takes no more tasks, and retires when idle (its slot goes to another lane). */
   draining = false;
+  /**
+   * The task modules in a scoped Web Worker's start-up graph (the only ones it can
+   * import), or null when it can import any.
+   */
+  preloaded: Set<string> | null = null;
   transport!: Transport;
   readonly #defined = new Set<number>();
 

@@ -97,31 +97,38 @@ Deno.test("serveMonitor() listens to the pool only while an /events client is co
   await eventually(() => pool.listeners === 0, "the listeners to come off");
 });
 
-Deno.test("serveMonitor() batches a burst of events and keeps failures when the batch is full", async () => {
+Deno.test("serveMonitor() samples a burst: it stops listening once a batch is full, then resumes", async () => {
   const pool = new FakePool();
   await using monitor = serveMonitor(pool, { batchMs: 50 });
   const events = new SseReader((await fetch(new URL("/events", monitor.url))).body!);
+  const end = (i: number, ok = true) =>
+    pool.emit("taskend", {
+      taskId: i,
+      task: "burst",
+      workerId: 1,
+      ok,
+      ...(!ok && { error: { name: "Error", message: `task ${i} failed` } }),
+      waitMs: 0,
+      runMs: 1,
+      items: 1,
+      time: Date.now(),
+    });
   try {
     await events.next();
-    const time = Date.now();
-    for (let i = 0; i < 3000; i++) {
-      pool.emit("taskend", {
-        taskId: i,
-        task: "burst",
-        workerId: 1,
-        ok: i !== 2999,
-        ...(i === 2999 && { error: { name: "Error", message: "the last one failed" } }),
-        waitMs: 0,
-        runMs: 1,
-        items: 1,
-        time,
-      });
-    }
-    const batch = await events.until((event) => event.event === "events");
-    const { events: sent, dropped } = JSON.parse(batch!.data);
-    assert.ok(sent.length < 3000, `a burst of 3000 events came as ${sent.length}`);
-    assert.equal(sent.length + dropped, 3000);
-    assert.ok(sent.some((e: { detail: { ok: boolean } }) => !e.detail.ok), "the failure was dropped");
+    assert.equal(pool.listeners, 5);
+    for (let i = 0; i < 3000; i++) end(i);
+    // Past the batch limit the taskend listener is off: the pool would build no more events.
+    assert.equal(pool.listeners, 4);
+    const burst = JSON.parse((await events.until((event) => event.event === "events"))!.data);
+    assert.ok(burst.events.length < 3000, `a burst of 3000 events came as ${burst.events.length}`);
+    assert.deepEqual(burst.truncated, ["taskend"]);
+
+    // Once the batch is sent, it listens again.
+    assert.equal(pool.listeners, 5);
+    end(3000, false);
+    const next = JSON.parse((await events.until((event) => event.event === "events"))!.data);
+    assert.deepEqual(next.truncated, []);
+    assert.equal(next.events[0].detail.error.message, "task 3000 failed");
   } finally {
     await events.cancel();
   }

@@ -489,10 +489,13 @@ for (const isolation of ISOLATIONS) {
       const errors: unknown[] = [];
       pool.applyAsync(forever, [], { errorCallback: (e) => errors.push(e) });
       await sleep(10);
+      const checks = [
+        assert.rejects(running, PoolClosedError),
+        assert.rejects(queued, PoolClosedError),
+        assert.rejects(mapped, PoolClosedError),
+      ];
       await pool.terminate();
-      await assert.rejects(running, PoolClosedError);
-      await assert.rejects(queued, PoolClosedError);
-      await assert.rejects(mapped, PoolClosedError);
+      await Promise.all(checks);
       assert.ok(errors[0] instanceof PoolClosedError);
       assert.equal(pool.state, "terminated");
     },
@@ -571,7 +574,7 @@ for (const isolation of ISOLATIONS) {
       });
       assert.equal(await pool.apply(math.square, [2]), 4);
       assert.equal(await exited, "idle");
-      assert.equal(pool.stats().workers.length, 0);
+      assert.equal(pool.stats().workers.filter((w) => w.state !== "exiting").length, 0);
       assert.equal(await pool.apply(math.square, [3]), 9);
     },
   );
@@ -739,4 +742,13 @@ Deno.test("new Pool() in a task module's top level fails with the import.meta.ma
   assert.ok(error instanceof TaskError);
   assert.match(error.message, /import\.meta\.main/);
   assert.equal(pool.stats().workers.length, 1, "no pool was started inside the worker");
+});
+
+Deno.test("Pool with scoped permissions runs task modules its workers cannot read", async () => {
+  await using pool = new Pool({ size: 1, permissions: "none" });
+  assert.equal(await pool.apply(math.square, [12]), 144);
+  // A module first named after the worker started: the worker is replaced by one that has it.
+  const late = taskModule<typeof import("./fixtures/late.ts")>(fixture("late.ts"));
+  assert.equal(await pool.apply(late.triple, [3]), 9);
+  assert.equal(await pool.apply(math.square, [5]), 25);
 });

@@ -83,7 +83,7 @@ function view(overrides: Partial<DashboardView> = {}): DashboardView {
     ],
     throughputHistory: Array.from({ length: 60 }, (_, i) => 5 + 10 * Math.abs(Math.sin(i / 6))),
     errors: Array.from({ length: 30 }, (_, i) => error(30 - i)),
-    droppedEvents: 0,
+    sampledAt: 0,
     time: T0,
     ...overrides,
   };
@@ -100,7 +100,10 @@ Deno.test("Dashboard fits 80×24 and shows header, workers, throughput, latency 
   assert.match(text, /^ +1 busy +read=…\/tui +monteCarloPi +1,237 █/m);
   assert.match(text, /^ +2 idle +read=…\/tui +- +1,237 /m);
   assert.match(text, /─ throughput {2}14\.2 tasks\/s · queue 3 · last 60s/);
-  assert.match(text, /latency wait p50 0\.4ms p95 12ms p99 80ms │ run p50 21ms p95 1\.2s p99 1\.9s/);
+  assert.match(
+    text,
+    /latency wait p50 0\.4ms p95 12ms p99 80ms │ run p50 21ms p95 1\.2s p99 1\.9s/,
+  );
   assert.match(text, /─ recent errors {2}\(30\)/);
   assert.match(text, /w2 {2}readSecret +✗ Requires read access to "\/etc\/hostname"/);
   assert.match(lines.at(-1)!, /q quit · refresh 500ms/);
@@ -117,6 +120,7 @@ Deno.test("Dashboard uses the room of a larger terminal: wider columns, taller s
   assert.ok(laneOf(large) > laneOf(small));
   // The full permission path only fits when wide.
   assert.ok(!small.join("\n").includes("read=/work/main/tui"));
+  assert.ok(large.join("\n").includes("read=/work/main/tui"));
   const layoutSmall = dashboardLayout(24, 2);
   const layoutLarge = dashboardLayout(45, 2);
   assert.ok(layoutLarge.sparklineRows > layoutSmall.sparklineRows);
@@ -190,7 +194,12 @@ Deno.test("Lane draws idle as dots, busy as rising blocks, a failed idle tick as
 
 Deno.test("WorkerTable shows the column header and the worker's task, count and utilization", () => {
   const lines = frame(
-    <WorkerTable workers={[workerRow({ utilization: 0.5 })]} width={80} maxRows={5} maxLane={120} />,
+    <WorkerTable
+      workers={[workerRow({ utilization: 0.5 })]}
+      width={80}
+      maxRows={5}
+      maxLane={120}
+    />,
   );
   assert.match(lines[0]!, /id state +perms +task +done util +history \(20s\)/);
   assert.match(lines[1]!, /1 busy +read=…\/tui +monteCarloPi +1,237 ████ +50%/);

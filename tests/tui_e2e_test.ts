@@ -57,35 +57,54 @@ Deno.test({
     );
     const capture = () => tmux(socket, "capture-pane", "-p", "-t", session);
     const paneState = async () =>
-      (await tmux(socket, "display-message", "-p", "-t", session, "#{pane_dead} #{pane_dead_status}"))
+      (await tmux(
+        socket,
+        "display-message",
+        "-p",
+        "-t",
+        session,
+        "#{pane_dead} #{pane_dead_status}",
+      ))
         .trim();
     try {
-      const screen = await eventually(async () => {
-        const text = await capture();
-        const workers = text.match(/^ +\d+ (busy|idle|starting) +\S+/gm) ?? [];
-        const ok = /seed pool · demo/.test(text) &&
-          workers.length >= 2 &&
-          /─ throughput +\d[\d.]* tasks\/s/.test(text) &&
-          /^ +\S+\/s .*[▁▂▃▄▅▆▇█]/m.test(text) && // a sparkline with a scale
-          /^ \d\d:\d\d:\d\d w\d+ +(readSecret|parseReading) +✗ /m.test(text);
-        return ok && text;
-      }, "the dashboard to show workers, throughput and an error", 60_000);
+      const screen = await eventually(
+        async () => {
+          const text = await capture();
+          const workers = text.match(/^ +\d+ (busy|idle|starting) +\S+/gm) ?? [];
+          const ok = /seed pool · demo/.test(text) &&
+            workers.length >= 2 &&
+            /─ throughput +\d[\d.]* tasks\/s/.test(text) &&
+            /^ +\S+\/s .*[▁▂▃▄▅▆▇█]/m.test(text) && // a sparkline with a scale
+            /^ \d\d:\d\d:\d\d w\d+ +(readSecret|parseReading) +✗ /m.test(text);
+          return ok && text;
+        },
+        "the dashboard to show workers, throughput and an error",
+        60_000,
+      );
       const lines = screen.split("\n");
       assert.ok(lines.every((line) => [...line].length <= 80));
 
       // A wider terminal gets a wider frame.
       await tmux(socket, "resize-window", "-t", session, "-x", "120", "-y", "30");
-      await eventually(async () => {
-        const text = await capture();
-        return text.split("\n").some((line) => [...line].length > 100) &&
-          /history \((\d+)s\)/.exec(text)?.[1] !== "20";
-      }, "the frame to follow the resize", 20_000);
+      await eventually(
+        async () => {
+          const text = await capture();
+          return text.split("\n").some((line) => [...line].length > 100) &&
+            /history \((\d+)s\)/.exec(text)?.[1] !== "20";
+        },
+        "the frame to follow the resize",
+        20_000,
+      );
 
       await tmux(socket, "send-keys", "-t", session, "q");
-      const state = await eventually(async () => {
-        const [dead, status] = (await paneState()).split(" ");
-        return dead === "1" && status;
-      }, "the dashboard to exit", 20_000);
+      const state = await eventually(
+        async () => {
+          const [dead, status] = (await paneState()).split(" ");
+          return dead === "1" && status;
+        },
+        "the dashboard to exit",
+        20_000,
+      );
       assert.equal(state, "0", "the dashboard exited with a failure status");
       // The alternate screen is gone: the terminal shows what it showed before.
       assert.doesNotMatch(await capture(), /seed pool · demo/);

@@ -34,7 +34,7 @@ function snapshot(overrides: Partial<PoolStats>): DashboardAction {
 }
 
 function events(...records: PoolEventRecord[]): DashboardAction {
-  return { type: "events", events: records, dropped: 0 };
+  return { type: "events", events: records, truncated: [] };
 }
 
 function run(...actions: DashboardAction[]): DashboardState {
@@ -104,7 +104,10 @@ Deno.test("reduce() tracks current tasks, counts and errors from events between 
   const state = run(
     snapshot({ workers: [worker({ id: 1 })], completed: 0 }),
     events(
-      { type: "taskstart", detail: { taskId: 1, task: "square", workerId: 1, waitMs: 0, time: T0 + 10 } },
+      {
+        type: "taskstart",
+        detail: { taskId: 1, task: "square", workerId: 1, waitMs: 0, time: T0 + 10 },
+      },
     ),
   );
   assert.equal(state.view.workers[0]!.state, "busy");
@@ -173,7 +176,10 @@ Deno.test("reduce() draws one lane cell per tick: busy share, and red where a ta
   const state = run(
     snapshot({ time: T0, workers: [worker({ id: 1 }), worker({ id: 2 })] }),
     // Worker 1 runs one task for the whole first tick; worker 2 stays idle.
-    events({ type: "taskstart", detail: { taskId: 1, task: "t", workerId: 1, waitMs: 0, time: T0 } }),
+    events({
+      type: "taskstart",
+      detail: { taskId: 1, task: "t", workerId: 1, waitMs: 0, time: T0 },
+    }),
     snapshot({
       time: T0 + TICK_MS,
       workers: [worker({ id: 1, state: "busy", busyMs: TICK_MS }), worker({ id: 2 })],
@@ -232,14 +238,14 @@ Deno.test("reduce() starts over when the monitor now serves a restarted pool", (
   assert.equal(after.view.pool!.completed, 0);
 });
 
-Deno.test("reduce() records connection changes and counts dropped events", () => {
+Deno.test("reduce() records connection changes and when events were last sampled", () => {
   const state = run(
     { type: "connection", connection: { status: "disconnected", source: "u", retryAt: 5 } },
-    { type: "events", events: [], dropped: 40 },
-    { type: "events", events: [], dropped: 2 },
+    { type: "events", events: [taskEnd(1, T0 + 7, 1)], truncated: ["taskend"] },
+    { type: "events", events: [taskEnd(1, T0 + 9, 1)], truncated: [] },
   );
   assert.deepEqual(state.view.connection, { status: "disconnected", source: "u", retryAt: 5 });
-  assert.equal(state.view.droppedEvents, 42);
+  assert.equal(state.view.sampledAt, T0 + 7);
 });
 
 Deno.test("reduce() never changes the state it is given", () => {

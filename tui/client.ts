@@ -97,7 +97,12 @@ export async function followMonitor(
     if (signal.aborted) break;
     dispatch({
       type: "connection",
-      connection: { status: "disconnected", source, message: reason, retryAt: Date.now() + backoff },
+      connection: {
+        status: "disconnected",
+        source,
+        message: reason,
+        retryAt: Date.now() + backoff,
+      },
     });
     await sleep(backoff, signal);
     backoff = Math.min(maxBackoffMs, backoff * 2);
@@ -152,7 +157,7 @@ function parseBlock(block: string): MonitorMessage | undefined {
   const payload = JSON.parse(data.join("\n"));
   if (event === "snapshot") return { type: "snapshot", stats: payload };
   if (event === "events") {
-    return { type: "events", events: payload.events ?? [], dropped: payload.dropped ?? 0 };
+    return { type: "events", events: payload.events ?? [], truncated: payload.truncated ?? [] };
   }
   return undefined;
 }

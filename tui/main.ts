@@ -16,13 +16,6 @@
  */
 
 import { Command, InvalidArgumentError } from "commander";
-import { render } from "ink";
-import { createElement } from "react";
-import { serveMonitor, watchPool } from "../monitor.ts";
-import { followMonitor } from "./client.ts";
-import { App } from "./components/app.tsx";
-import { createDemoPool, runDemoWorkload } from "./demo.ts";
-import { DashboardStore } from "./store.ts";
 
 /** The dashboard's command line, parsed. */
 export interface TuiOptions {
@@ -42,7 +35,7 @@ export function parseArgs(args: readonly string[]): TuiOptions {
     .name("deno task tui")
     .description(
       "Live terminal dashboard of a seed pool: workers, throughput, queue, latency, errors.\n\n" +
-        "With no options it starts a built-in demo: a local pool named \"demo\" running Monte\n" +
+        'With no options it starts a built-in demo: a local pool named "demo" running Monte\n' +
         "Carlo π, squares, tasks of uneven length, a failing task and a permission-denied task.\n\n" +
         "To watch your own pool, serve it from your program and connect from a terminal:\n" +
         '  import { serveMonitor } from "@seed/pool/monitor";\n' +
@@ -71,57 +64,22 @@ export function parseArgs(args: readonly string[]): TuiOptions {
   return options;
 }
 
-/** Runs the dashboard until the user quits. */
+/**
+ * Runs the dashboard until the user quits: parses `args`, then draws the demo or the
+ * connected monitor.
+ */
 export async function main(args: readonly string[]): Promise<void> {
   const options = parseArgs(args);
-  const stop = new AbortController();
-  const cleanups: (() => Promise<void> | void)[] = [];
-  let store: DashboardStore;
-  let note = "";
-
-  if (options.connect !== undefined) {
-    store = new DashboardStore({ status: "connecting", source: options.connect });
-    const following = followMonitor(options.connect, store.dispatch, {
-      signal: stop.signal,
-      ...(options.token !== undefined && { token: options.token }),
-    });
-    cleanups.push(() => following);
-  } else {
-    store = new DashboardStore({ status: "local", source: "demo" });
-    const pool = createDemoPool();
-    const watch = watchPool(pool, store.dispatch);
-    const workload = runDemoWorkload(pool, stop.signal);
-    if (options.serve !== undefined) {
-      const monitor = serveMonitor(pool, { port: options.serve });
-      note = `serving ${monitor.url}`;
-      cleanups.push(() => monitor.close());
-    }
-    cleanups.push(async () => {
-      watch.stop();
-      await pool.terminate();
-      await workload;
-    });
-  }
-
-  const keyboard = Deno.stdin.isTerminal();
-  const app = render(
-    createElement(App, { store, refreshMs: options.refresh, keyboard, note }),
-    // In a CI environment Ink would fall back to printing only the last frame; a terminal
-    // is a terminal, wherever it runs.
-    { interactive: Deno.stdout.isTerminal(), alternateScreen: true, exitOnCtrlC: true },
-  );
-  // Without a keyboard (stdin piped) Ctrl+C arrives as a signal; SIGTERM too.
-  const quit = () => app.unmount();
-  const signals: Deno.Signal[] = keyboard ? ["SIGTERM"] : ["SIGTERM", "SIGINT"];
-  for (const signal of signals) Deno.addSignalListener(signal, quit);
-
+  // React (loaded by Ink) picks its development build unless NODE_ENV says otherwise, and
+  // that build costs the dashboard about a third more CPU per frame. So ink and react are
+  // loaded only after NODE_ENV is settled.
   try {
-    await app.waitUntilExit();
-  } finally {
-    for (const signal of signals) Deno.removeSignalListener(signal, quit);
-    stop.abort();
-    for (const cleanup of cleanups) await cleanup();
+    if (Deno.env.get("NODE_ENV") === undefined) Deno.env.set("NODE_ENV", "production");
+  } catch {
+    // No env permission: the development build still works, only slower.
   }
+  const { runDashboard } = await import("./run.ts");
+  await runDashboard(options);
 }
 
 function positiveInt(flag: string) {

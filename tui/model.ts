@@ -90,8 +90,11 @@ export interface DashboardView {
   readonly throughputHistory: readonly number[];
   /** Newest first; at most `MAX_ERRORS`. */
   readonly errors: readonly ErrorRow[];
-  /** Events the source left out of batches because the pool was too busy to send them all. */
-  readonly droppedEvents: number;
+  /**
+   * The pool's clock when a batch last came truncated (the pool was too busy to follow
+   * task by task, so events were sampled); 0 if never.
+   */
+  readonly sampledAt: number;
   /** The pool's clock at the last message (ms since the epoch), 0 before any. */
   readonly time: number;
 }
@@ -144,7 +147,7 @@ export function initialState(connection: ConnectionView): DashboardState {
       workers: [],
       throughputHistory: [],
       errors: [],
-      droppedEvents: 0,
+      sampledAt: 0,
       time: 0,
     },
     tracks: new Map(),
@@ -161,7 +164,7 @@ export function initialState(connection: ConnectionView): DashboardState {
  * ```ts
  * import { initialState, reduce } from "./model.ts";
  * let state = initialState({ status: "local", source: "demo" });
- * state = reduce(state, { type: "events", events: [], dropped: 0 });
+ * state = reduce(state, { type: "events", events: [], truncated: [] });
  * ```
  */
 export function reduce(state: DashboardState, action: DashboardAction): DashboardState {
@@ -169,7 +172,7 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
     case "connection":
       return { ...state, view: { ...state.view, connection: action.connection } };
     case "events":
-      return reduceEvents(state, action.events, action.dropped);
+      return reduceEvents(state, action.events, action.truncated.length > 0);
     case "snapshot":
       return reduceSnapshot(state, action.stats);
   }
@@ -178,7 +181,7 @@ export function reduce(state: DashboardState, action: DashboardAction): Dashboar
 function reduceEvents(
   state: DashboardState,
   events: readonly PoolEventRecord[],
-  dropped: number,
+  truncated: boolean,
 ): DashboardState {
   const workers = new Map(state.view.workers.map((w) => [w.id, w]));
   const tracks = new Map(state.tracks);
@@ -228,7 +231,10 @@ function reduceEvents(
         const d = event.detail;
         const row = workers.get(d.workerId);
         if (row) workers.set(d.workerId, { ...row, state: "busy", currentTask: d.task });
-        tracks.set(d.workerId, { ...(tracks.get(d.workerId) ?? freshTrack()), runningSince: d.time });
+        tracks.set(d.workerId, {
+          ...(tracks.get(d.workerId) ?? freshTrack()),
+          runningSince: d.time,
+        });
         if (pool) pool = { ...pool, queued: Math.max(0, pool.queued - 1) };
         break;
       }
@@ -281,7 +287,7 @@ function reduceEvents(
       pool,
       workers: [...workers.values()],
       errors,
-      droppedEvents: state.view.droppedEvents + dropped,
+      sampledAt: truncated ? time : state.view.sampledAt,
       time,
     },
   };
@@ -338,7 +344,9 @@ function reduceSnapshot(previous: DashboardState, stats: PoolStats): DashboardSt
       const track = tracks.get(row.id)!;
       const fromEvents = track.busyInTick +
         (track.runningSince === null ? 0 : stats.time - Math.max(track.runningSince, tickStart));
-      const fromSnapshots = track.busyMsAtTick === undefined ? 0 : track.busyMs - track.busyMsAtTick;
+      const fromSnapshots = track.busyMsAtTick === undefined
+        ? 0
+        : track.busyMs - track.busyMsAtTick;
       // Events are exact but may be dropped under load; busyMs deltas may lag a running
       // task. Each only ever underestimates, so the larger is the better estimate.
       const cell: LaneCell = {

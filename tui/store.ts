@@ -6,7 +6,13 @@
  * @module
  */
 
-import { type ConnectionView, type DashboardAction, type DashboardState, initialState, reduce } from "./model.ts";
+import {
+  type ConnectionView,
+  type DashboardAction,
+  type DashboardState,
+  initialState,
+  reduce,
+} from "./model.ts";
 
 /** The dashboard's current state, and a version that changes with it. */
 export class DashboardStore {

@@ -105,7 +105,9 @@ async function readFrames(): Promise<void> {
       const length = new DataView(buffer.buffer, buffer.byteOffset + start, 4).getUint32(0, true);
       if (length > MAX_FRAME_BYTES) realExit(2);
       if (end - start - 4 < length) break;
-      const message = deserialize(buffer.subarray(start + 4, start + 4 + length)) as ToWorker;
+      // A copy: deserialized typed arrays are views of the bytes they were read from, and
+      // this buffer is reused for the next frames.
+      const message = deserialize(buffer.slice(start + 4, start + 4 + length)) as ToWorker;
       start += 4 + length;
       runtime.receive(message);
     }

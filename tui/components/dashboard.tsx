@@ -7,7 +7,7 @@
  */
 
 import { Box, Text } from "ink";
-import { type DashboardView, LANE_CELLS, THROUGHPUT_SAMPLES } from "../model.ts";
+import { type DashboardView, LANE_CELLS, THROUGHPUT_SAMPLES, TICK_MS } from "../model.ts";
 import { count, rate } from "../format.ts";
 import { Header } from "./header.tsx";
 import { SectionTitle } from "./section.tsx";
@@ -66,7 +66,11 @@ export function Dashboard({ view, width, height, now, refreshMs, note = "" }: Da
   return (
     <Box flexDirection="column" width={width} height={Math.max(1, height - 1)}>
       <Header pool={pool} connection={view.connection} width={width} now={now} />
-      <SectionTitle title="workers" detail={pool ? `${view.workers.length}/${pool.size}` : ""} width={width} />
+      <SectionTitle
+        title="workers"
+        detail={pool ? `${view.workers.length}/${pool.size}` : ""}
+        width={width}
+      />
       <WorkerTable
         workers={view.workers}
         width={width}
@@ -88,7 +92,9 @@ export function Dashboard({ view, width, height, now, refreshMs, note = "" }: Da
         : <Text dimColor>{" latency  -"}</Text>}
       <SectionTitle
         title="recent errors"
-        detail={view.errors.length > 0 ? `(${view.errors.length}${view.errors.length >= 50 ? "+" : ""})` : ""}
+        detail={view.errors.length > 0
+          ? `(${view.errors.length}${view.errors.length >= 50 ? "+" : ""})`
+          : ""}
         width={width}
       />
       <ErrorList errors={view.errors} width={width} maxRows={layout.errorRows} />
@@ -96,7 +102,9 @@ export function Dashboard({ view, width, height, now, refreshMs, note = "" }: Da
       <Text dimColor wrap="truncate">
         {` q quit · refresh ${refreshMs}ms`}
         {note ? ` · ${note}` : ""}
-        {view.droppedEvents > 0 ? ` · ${count(view.droppedEvents)} events batched away` : ""}
+        {view.sampledAt > 0 && view.time - view.sampledAt < 2 * TICK_MS
+          ? " · busy: events sampled, totals exact"
+          : ""}
         {view.connection.status === "disconnected" && view.connection.message
           ? ` · ${view.connection.message}`
           : ""}

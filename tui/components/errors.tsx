@@ -6,6 +6,7 @@
  */
 
 import { Text } from "ink";
+import { memo } from "react";
 import type { ErrorRow } from "../model.ts";
 import { clock, fit } from "../format.ts";
 
@@ -18,7 +19,7 @@ export interface ErrorListProps {
 }
 
 /** One line per error, newest first, as many as fit; "none yet" when there are none. */
-export function ErrorList({ errors, width, maxRows }: ErrorListProps) {
+export const ErrorList = memo(function ErrorList({ errors, width, maxRows }: ErrorListProps) {
   if (errors.length === 0) return <Text dimColor>{" none yet"}</Text>;
   const taskWidth = Math.min(24, Math.max(12, Math.floor(width / 6)));
   return (
@@ -35,7 +36,7 @@ export function ErrorList({ errors, width, maxRows }: ErrorListProps) {
       ))}
     </>
   );
-}
+});
 
 function oneLine(text: string): string {
   return text.replace(/\s+/g, " ").trim();

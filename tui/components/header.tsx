@@ -54,17 +54,12 @@ export function Header({ pool, connection, width, now }: HeaderProps) {
       {pool
         ? (
           <Text wrap="truncate">
-            <Text dimColor>done</Text> <Text color="green">{count(pool.completed)}</Text>
-            {"  "}
+            <Text dimColor>done</Text> <Text color="green">{count(pool.completed)}</Text>{"  "}
             <Text dimColor>failed</Text>{" "}
-            <Text color={pool.failed > 0 ? "red" : "green"}>{count(pool.failed)}</Text>
-            {"  "}
-            <Text dimColor>tasks/s</Text> <Text bold>{rate(pool.throughput)}</Text>
-            {"  "}
-            <Text dimColor>queue</Text> <Text bold>{count(pool.queued)}</Text>
-            {"  "}
-            <Text dimColor>running</Text> <Text>{count(pool.running)}</Text>
-            {"  "}
+            <Text color={pool.failed > 0 ? "red" : "green"}>{count(pool.failed)}</Text>{"  "}
+            <Text dimColor>tasks/s</Text> <Text bold>{rate(pool.throughput)}</Text>{"  "}
+            <Text dimColor>queue</Text> <Text bold>{count(pool.queued)}</Text>{"  "}
+            <Text dimColor>running</Text> <Text>{count(pool.running)}</Text>{"  "}
             <Text dimColor>util</Text> <Text>{percent(pool.utilization)}</Text>
           </Text>
         )

@@ -6,6 +6,7 @@
  */
 
 import { Text } from "ink";
+import { memo } from "react";
 import type { LatencySummary } from "../../src/stats.ts";
 import { duration } from "../format.ts";
 
@@ -17,7 +18,7 @@ export interface LatencyProps {
 }
 
 /** `latency  wait p50 … p95 … p99 … │ run p50 … p95 … p99 …`, tighter below 100 columns. */
-export function Latency({ waitMs, runMs, width }: LatencyProps) {
+export const Latency = memo(function Latency({ waitMs, runMs, width }: LatencyProps) {
   const gap = width >= 100 ? "  " : " ";
   const summary = (s: LatencySummary) =>
     `p50 ${duration(s.p50)}${gap}p95 ${duration(s.p95)}${gap}p99 ${duration(s.p99)}`;
@@ -30,4 +31,4 @@ export function Latency({ waitMs, runMs, width }: LatencyProps) {
       <Text>{summary(runMs)}</Text>
     </Text>
   );
-}
+});

@@ -6,6 +6,7 @@
  */
 
 import { Text } from "ink";
+import { memo } from "react";
 import { fit, rate, sparkline } from "../format.ts";
 
 /** Props of `Throughput`. */
@@ -21,7 +22,7 @@ export interface ThroughputProps {
  * The sparkline, newest at the right, scaled to the highest rate shown; the scale is on the
  * left of the top and bottom rows.
  */
-export function Throughput({ history, width, height }: ThroughputProps) {
+export const Throughput = memo(function Throughput({ history, width, height }: ThroughputProps) {
   const label = 7;
   const shown = history.slice(-Math.max(0, width - label - 1));
   const peak = Math.max(0, ...shown);
@@ -32,11 +33,10 @@ export function Throughput({ history, width, height }: ThroughputProps) {
         <Text key={i} wrap="truncate">
           <Text dimColor>
             {fit(i === 0 ? `${rate(peak)}/s` : i === rows.length - 1 ? "0" : "", label, "right")}
-          </Text>
-          {" "}
+          </Text>{" "}
           <Text color="cyan">{row.padStart(shown.length)}</Text>
         </Text>
       ))}
     </>
   );
-}
+});

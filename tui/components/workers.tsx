@@ -107,8 +107,7 @@ export function WorkerLine({ worker, columns }: WorkerLineProps) {
       {" " + fit(String(worker.id), columns.id, "right") + " "}
       <Text color={STATE_COLORS[worker.state]}>
         {fit(gone ? "exited" : worker.state, columns.state)}
-      </Text>
-      {" "}
+      </Text>{" "}
       <Text color={worker.permissions === "inherit" ? "gray" : "cyan"}>
         {fit(
           worker.permissions.length <= columns.permissions
@@ -116,8 +115,7 @@ export function WorkerLine({ worker, columns }: WorkerLineProps) {
             : shortPermissions(worker.permissions),
           columns.permissions,
         )}
-      </Text>
-      {" "}
+      </Text>{" "}
       <Text bold={worker.currentTask !== null}>
         {fit(worker.currentTask ?? "-", columns.task)}
       </Text>

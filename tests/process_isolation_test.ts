@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { Pool, TimeoutError, WorkerCrashError } from "../mod.ts";
+import { PROCESS_MARKER } from "../src/process_transport.ts";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const pidOf = () => Deno.pid;
+const spin = () => {
+  while (true) { /* a runaway task: never yields */ }
+};
+
+/** Whether a process exists and is not a zombie. */
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+/** Waits (bounded) until none of `pids` is alive; returns the survivors. */
+async function survivors(pids: number[], withinMs = 5000): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  let left = pids.filter(alive);
+  while (left.length > 0 && Date.now() < deadline) {
+    await sleep(25);
+    left = left.filter(alive);
+  }
+  return left;
+}
+
+/** The pool worker processes whose parent is `parent`, from the process table. */
+function workerChildren(parent: number): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const cmdline = Deno.readTextFileSync(`/proc/${entry.name}/cmdline`).split("\0");
+      if (!cmdline.includes(PROCESS_MARKER)) continue;
+      const stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === parent && alive(Number(entry.name))) found.push(Number(entry.name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+Deno.test("Pool process isolation: a timeout kills a task stuck in while (true)", async () => {
+  await using pool = new Pool({ size: 1, isolation: "process" });
+  const before = await pool.apply(pidOf);
+  await assert.rejects(pool.apply(spin, [], { timeout: 100 }), TimeoutError);
+  assert.deepEqual(await survivors([before]), []);
+  const after = await pool.apply(pidOf);
+  assert.notEqual(after, before);
+  assert.equal(await pool.apply((x: number) => x + 1, [1]), 2);
+});
+
+Deno.test("Pool process isolation: an abort kills a task stuck in while (true)", async () => {
+  await using pool = new Pool({ size: 1, isolation: "process" });
+  const before = await pool.apply(pidOf);
+  const controller = new AbortController();
+  const stuck = pool.apply(spin, [], { signal: controller.signal });
+  await sleep(50);
+  controller.abort(new Error("enough"));
+  await assert.rejects(stuck, /enough/);
+  assert.deepEqual(await survivors([before]), []);
+  assert.equal(await pool.apply((x: number) => x * 3, [3]), 9);
+});
+
+Deno.test(
+  "Pool process isolation: memoryLimitMb turns endless allocation into WorkerCrashError",
+  async () => {
+    await using pool = new Pool({ size: 2, isolation: "process", memoryLimitMb: 48 });
+    const hog = () => {
+      const kept: number[][] = [];
+      while (true) kept.push(new Array(100_000).fill(kept.length));
+    };
+    const slowEcho = async (x: string) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      return x;
+    };
+    const [crash, other] = await Promise.allSettled([
+      pool.apply(hog),
+      pool.apply(slowEcho, ["alive"]),
+    ]);
+    assert.equal(crash.status, "rejected");
+    assert.ok(crash.reason instanceof WorkerCrashError, String(crash.reason));
+    assert.match(crash.reason.message, /out of memory/);
+    assert.deepEqual(other, { status: "fulfilled", value: "alive" });
+    assert.equal(await pool.apply((x: number) => x * 2, [21]), 42);
+  },
+);
+
+Deno.test("Pool process isolation: terminate() and dispose leave no child process", async () => {
+  const pids: number[] = [];
+  {
+    await using pool = new Pool({ size: 2, isolation: "process" });
+    pids.push(
+      ...await pool.map(async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        return Deno.pid;
+      }, [1, 2]),
+    );
+  }
+  const stopped = new Pool({ size: 2, isolation: "process" });
+  pids.push(await stopped.apply(pidOf));
+  stopped.apply(spin).catch(() => {});
+  await sleep(50);
+  await stopped.terminate();
+  // terminate() resolves once the children are reaped: nothing is left, not even a zombie.
+  assert.deepEqual(pids.filter(alive), []);
+  assert.deepEqual(workerChildren(Deno.pid), []);
+});
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+  Deno.test(`Pool process isolation: a parent killed with ${signal} leaves no orphans`, async () => {
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("./fixtures/process_parent.ts", import.meta.url).pathname],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += value;
+    }
+    const { idle, busy } = JSON.parse(line) as { idle: number; busy: number };
+    assert.ok(alive(idle) && alive(busy));
+    parent.kill(signal);
+    await parent.status;
+    await reader.cancel();
+    assert.deepEqual(await survivors([idle, busy]), []);
+  });
+}
+
+Deno.test(
+  "Pool process isolation: without setpriv an idle worker still ends with its parent",
+  async () => {
+    // --allow-run for Deno only: the pool cannot use setpriv, so the worker relies on its
+    // stdin closing. (A worker stuck in a loop then outlives a killed parent: see README.)
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-env",
+        `--allow-run=${Deno.execPath()}`,
+        new URL("./fixtures/process_parent.ts", import.meta.url).pathname,
+        "--idle-only",
+      ],
+      stdout: "piped",
+      stderr: "null",
+      stdin: "null",
+    }).spawn();
+    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += value;
+    }
+    const { idle } = JSON.parse(line) as { idle: number };
+    parent.kill("SIGKILL");
+    await parent.status;
+    await reader.cancel();
+    assert.deepEqual(await survivors([idle]), []);
+  },
+);
