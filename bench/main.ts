@@ -164,8 +164,14 @@ async function main(): Promise<number> {
       "cheap as a hand-written Worker loop, 2.00 twice its cost. W4 rows are net of the bare\n" +
       "`deno run` row; W5 rows are peak RSS above a bare Deno process.",
   );
+  const loadAtEnd = Deno.loadavg();
+  console.log(
+    `load average at the end: ${loadAtEnd.map((x) => x.toFixed(2)).join(" ")} ` +
+      "(above ~0.5 on 2 cores, other work shared the machine: trust ratios over absolutes)",
+  );
   if (options.json) {
-    await Deno.writeTextFile(options.json, toJson(meta, results) + "\n");
+    const figures = toJson({ ...meta, loadAverageAtEnd: loadAtEnd }, results);
+    await Deno.writeTextFile(options.json, figures + "\n");
     console.log(`figures written to ${options.json}`);
   }
   if (failure !== undefined) {

@@ -283,7 +283,9 @@ function spawn(options: Deno.CommandOptions): Deno.ChildProcess {
 function frameOf(message: ToWorker): Uint8Array {
   let payload: Uint8Array;
   try {
-    payload = serialize(message);
+    // A Buffer is a Uint8Array; the cast keeps older @types/node (pulled in by some npm
+    // packages' typings) from disagreeing about its buffer type.
+    payload = serialize(message) as unknown as Uint8Array;
   } catch (error) {
     throw new DOMException(
       `Cannot send the message to a process worker: ${(error as Error).message}`,

@@ -68,7 +68,7 @@ export interface WatchOptions {
 
 /** A running watch; stop it to remove its listeners and timers. */
 export interface PoolWatch extends Disposable {
-  /** Removes the listeners and timers. Idempotent. */
+  /** Sends the events gathered so far, then removes the listeners and timers. Idempotent. */
   stop(): void;
 }
 
@@ -99,8 +99,7 @@ export interface PoolWatch extends Disposable {
  *   }
  * }, { batchMs: 10 });
  * await pool.map((x: number) => x * 2, [1, 2, 3], { chunksize: 1 });
- * await new Promise((resolve) => setTimeout(resolve, 50));
- * watch.stop();
+ * watch.stop(); // sends the last batch
  * assert.equal(finished, 3);
  * ```
  */
@@ -168,12 +167,14 @@ export function watchPool(
   const stop = () => {
     if (stopped) return;
     stopped = true;
-    for (const type of TASK_EVENT_TYPES) {
-      if (!paused.has(type)) pool.removeEventListener(type, onTaskEvent);
-    }
+    // Paused types have no listener to remove (and removing one anyway would make the pool
+    // miscount its listeners).
+    const listening = TASK_EVENT_TYPES.filter((type) => !paused.has(type));
+    if (flushTimer !== undefined) clearTimeout(flushTimer);
+    flush();
+    for (const type of listening) pool.removeEventListener(type, onTaskEvent);
     for (const type of WORKER_EVENT_TYPES) pool.removeEventListener(type, onWorkerEvent);
     clearInterval(snapshotTimer);
-    if (flushTimer !== undefined) clearTimeout(flushTimer);
   };
   return { stop, [Symbol.dispose]: stop };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Pool, type PoolStats } from "../mod.ts";
-import { serveMonitor } from "../monitor.ts";
+import { type MonitorMessage, serveMonitor, watchPool } from "../monitor.ts";
 import { eventually, FakePool, fakeStats, SseReader } from "./_monitor_helpers.ts";
 
 const double = (x: number) => x * 2;
@@ -251,4 +251,40 @@ Deno.test("serveMonitor().close() ends open /events streams and stops listening"
   assert.equal(pool.listeners, 0);
   await monitor.close(); // idempotent
   await assert.rejects(fetch(new URL("/stats", monitor.url)));
+});
+
+Deno.test("watchPool() sends a snapshot at once, the gathered events on stop(), and detaches", async () => {
+  await using pool = new Pool({ size: 1, name: "watched" });
+  const messages: MonitorMessage[] = [];
+  const watch = watchPool(pool, (message) => messages.push(message), { batchMs: 60_000 });
+  assert.equal(messages[0]?.type, "snapshot");
+  await pool.map(double, [1, 2, 3], { chunksize: 1 });
+  watch.stop();
+  const last = messages.at(-1)!;
+  assert.equal(last.type, "events");
+  if (last.type === "events") {
+    assert.equal(last.events.filter((e) => e.type === "taskend").length, 3);
+  }
+  const count = messages.length;
+  await pool.apply(double, [4]);
+  watch.stop();
+  assert.equal(messages.length, count, "a stopped watch still reported");
+});
+
+Deno.test("watchPool() stopped while sampling leaves the pool's listener count balanced", () => {
+  const pool = new FakePool();
+  const watch = watchPool(pool, () => {}, { maxBatch: 2 });
+  for (let i = 0; i < 3; i++) {
+    pool.emit("taskstart", { taskId: i, task: "t", workerId: 1, waitMs: 0, time: 0 });
+  }
+  assert.equal(pool.listeners, 4);
+  watch.stop();
+  assert.equal(pool.listeners, 0);
+});
+
+Deno.test("watchPool() rejects a non-positive interval with a RangeError naming it", () => {
+  assert.throws(
+    () => watchPool(new FakePool(), () => {}, { snapshotIntervalMs: 0 }),
+    (error: Error) => error instanceof RangeError && /snapshotIntervalMs/.test(error.message),
+  );
 });

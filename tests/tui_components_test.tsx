@@ -1,5 +1,6 @@
 /** @jsxImportSourceTypes @types/react */
 import assert from "node:assert/strict";
+// @ts-types="./_ink_testing.d.ts"
 import { render } from "ink-testing-library";
 import type { DashboardView, ErrorRow, LaneCell, WorkerRow } from "../tui/model.ts";
 import { Dashboard, dashboardLayout } from "../tui/components/dashboard.tsx";

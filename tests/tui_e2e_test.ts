@@ -1,6 +1,6 @@
 /**
  * The real `deno task tui`, in a real terminal (tmux): it draws workers, throughput and an
- * error, follows a resize, and quits cleanly on `q`, restoring the screen.
+ * error, quits cleanly on `q` restoring the screen, and follows a resize.
  */
 
 import assert from "node:assert/strict";
@@ -14,102 +14,136 @@ const TMUX = ["/usr/bin/tmux", "/usr/local/bin/tmux"].find((path) => {
     return false;
   }
 });
+const SESSION = "tui";
 
-/** Runs tmux on a private server socket so nothing else's sessions are touched. */
-async function tmux(socket: string, ...args: string[]): Promise<string> {
-  const output = await new Deno.Command(TMUX!, {
-    args: ["-L", socket, "-f", "/dev/null", ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!output.success) {
-    throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`);
+/** A tmux server of its own (a private socket), so no one else's sessions are touched. */
+class Terminal implements AsyncDisposable {
+  readonly socket = `seed-tui-e2e-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
+
+  async run(...args: string[]): Promise<string> {
+    const output = await new Deno.Command(TMUX!, {
+      args: ["-L", this.socket, "-f", "/dev/null", ...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!output.success) {
+      throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`);
+    }
+    return new TextDecoder().decode(output.stdout);
   }
-  return new TextDecoder().decode(output.stdout);
-}
 
-Deno.test({
-  name: "deno task tui draws workers, throughput and errors in a terminal and quits on q",
-  ignore: TMUX === undefined,
-  async fn() {
-    const socket = `seed-tui-e2e-${Deno.pid}`;
-    const session = "tui";
-    await tmux(
-      socket,
+  /** Starts `command` in an 80×24 terminal; the pane stays readable after it exits. */
+  async start(command: string): Promise<void> {
+    await this.run(
       "new-session",
       "-d",
       "-s",
-      session,
+      SESSION,
       "-x",
       "80",
       "-y",
       "24",
       "-c",
       ROOT,
-      `${Deno.execPath()} task tui`,
+      command,
       ";",
       "set-option",
       "-t",
-      session,
+      SESSION,
       "remain-on-exit",
       "on",
     );
-    const capture = () => tmux(socket, "capture-pane", "-p", "-t", session);
-    const paneState = async () =>
-      (await tmux(
-        socket,
-        "display-message",
-        "-p",
-        "-t",
-        session,
-        "#{pane_dead} #{pane_dead_status}",
-      ))
-        .trim();
+  }
+
+  capture(): Promise<string> {
+    return this.run("capture-pane", "-p", "-t", SESSION);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.run("kill-server").catch(() => {});
+  }
+}
+
+/** The dashboard's frame once it shows two worker rows, throughput and an error. */
+function dashboardShown(text: string): string | false {
+  const workers = text.match(/^ +\d+ (busy|idle|starting) +\S+/gm) ?? [];
+  const ok = /seed pool · demo/.test(text) &&
+    workers.length >= 2 &&
+    /─ throughput +\d[\d.]* tasks\/s/.test(text) &&
+    /^ +\S+\/s .*[▁▂▃▄▅▆▇█]/m.test(text) && // a sparkline with its scale
+    /^ \d\d:\d\d:\d\d w\d+ +(readSecret|parseReading) +✗ /m.test(text);
+  return ok && text;
+}
+
+Deno.test({
+  name: "deno task tui draws workers, throughput and errors, and quits cleanly on q",
+  ignore: TMUX === undefined,
+  async fn() {
+    await using terminal = new Terminal();
+    const status = await Deno.makeTempFile({ prefix: "seed-tui-e2e-" });
     try {
+      await terminal.start(`sh -c '"${Deno.execPath()}" task tui; echo "$?" > "${status}"'`);
       const screen = await eventually(
-        async () => {
-          const text = await capture();
-          const workers = text.match(/^ +\d+ (busy|idle|starting) +\S+/gm) ?? [];
-          const ok = /seed pool · demo/.test(text) &&
-            workers.length >= 2 &&
-            /─ throughput +\d[\d.]* tasks\/s/.test(text) &&
-            /^ +\S+\/s .*[▁▂▃▄▅▆▇█]/m.test(text) && // a sparkline with a scale
-            /^ \d\d:\d\d:\d\d w\d+ +(readSecret|parseReading) +✗ /m.test(text);
-          return ok && text;
-        },
+        async () => dashboardShown(await terminal.capture()),
         "the dashboard to show workers, throughput and an error",
         60_000,
       );
-      const lines = screen.split("\n");
-      assert.ok(lines.every((line) => [...line].length <= 80));
+      for (const line of screen.split("\n")) {
+        assert.ok([...line].length <= 80, `wider than the terminal: ${line}`);
+      }
 
-      // A wider terminal gets a wider frame.
-      await tmux(socket, "resize-window", "-t", session, "-x", "120", "-y", "30");
-      await eventually(
-        async () => {
-          const text = await capture();
-          return text.split("\n").some((line) => [...line].length > 100) &&
-            /history \((\d+)s\)/.exec(text)?.[1] !== "20";
-        },
-        "the frame to follow the resize",
-        20_000,
-      );
-
-      await tmux(socket, "send-keys", "-t", session, "q");
-      const state = await eventually(
-        async () => {
-          const [dead, status] = (await paneState()).split(" ");
-          return dead === "1" && status;
-        },
+      await terminal.run("send-keys", "-t", SESSION, "q");
+      const code = await eventually(
+        async () => (await Deno.readTextFile(status)).trim(),
         "the dashboard to exit",
         20_000,
       );
-      assert.equal(state, "0", "the dashboard exited with a failure status");
-      // The alternate screen is gone: the terminal shows what it showed before.
-      assert.doesNotMatch(await capture(), /seed pool · demo/);
+      assert.equal(code, "0");
+      // Back on the primary screen: the alternate screen, and the dashboard on it, are gone.
+      assert.doesNotMatch(await terminal.capture(), /seed pool|─ workers|latency/);
     } finally {
-      await tmux(socket, "kill-server").catch(() => {});
+      await Deno.remove(status);
     }
   },
+});
+
+Deno.test({
+  name: "deno task tui redraws to the terminal's new size",
+  ignore: TMUX === undefined,
+  async fn() {
+    await using terminal = new Terminal();
+    await terminal.start(`"${Deno.execPath()}" task tui`);
+    await eventually(
+      async () => dashboardShown(await terminal.capture()),
+      "the dashboard to show",
+      60_000,
+    );
+    await terminal.run("resize-window", "-t", SESSION, "-x", "120", "-y", "30");
+    await eventually(
+      async () => {
+        const text = await terminal.capture();
+        return text.split("\n").some((line) => [...line].length > 100) &&
+          /history \((\d+)s\)/.exec(text)?.[1] !== "20";
+      },
+      "the frame to follow the resize",
+      20_000,
+    );
+  },
+});
+
+Deno.test("deno task tui --help explains the demo and --connect", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "tui/main.ts", "--help"],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout);
+  assert.equal(output.code, 0);
+  assert.match(text, /built-in demo/);
+  assert.match(text, /--connect <url>/);
+  assert.match(text, /serveMonitor\(pool\)/);
+  assert.match(text, /--refresh <ms>/);
 });

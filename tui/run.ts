@@ -54,8 +54,6 @@ export async function runDashboard(options: TuiOptions): Promise<void> {
       interactive: Deno.stdout.isTerminal(),
       alternateScreen: true,
       exitOnCtrlC: true,
-      // Rewrite only the lines that changed: most of a frame stays the same between refreshes.
-      incrementalRendering: true,
     },
   );
   // Without a keyboard (stdin piped) Ctrl+C arrives as a signal; SIGTERM too.

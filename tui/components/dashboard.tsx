@@ -89,7 +89,7 @@ export function Dashboard({ view, width, height, now, refreshMs, note = "" }: Da
       <Throughput history={view.throughputHistory} width={width} height={layout.sparklineRows} />
       {pool
         ? <Latency waitMs={pool.latency.waitMs} runMs={pool.latency.runMs} width={width} />
-        : <Text dimColor>{" latency  -"}</Text>}
+        : <Text dimColor>{` latency -`}</Text>}
       <SectionTitle
         title="recent errors"
         detail={view.errors.length > 0

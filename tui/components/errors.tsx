@@ -20,7 +20,7 @@ export interface ErrorListProps {
 
 /** One line per error, newest first, as many as fit; "none yet" when there are none. */
 export const ErrorList = memo(function ErrorList({ errors, width, maxRows }: ErrorListProps) {
-  if (errors.length === 0) return <Text dimColor>{" none yet"}</Text>;
+  if (errors.length === 0) return <Text dimColor>{` none yet`}</Text>;
   const taskWidth = Math.min(24, Math.max(12, Math.floor(width / 6)));
   return (
     <>

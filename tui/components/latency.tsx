@@ -24,7 +24,7 @@ export const Latency = memo(function Latency({ waitMs, runMs, width }: LatencyPr
     `p50 ${duration(s.p50)}${gap}p95 ${duration(s.p95)}${gap}p99 ${duration(s.p99)}`;
   return (
     <Text wrap="truncate">
-      <Text bold>{" latency"}</Text>
+      <Text bold>{` latency`}</Text>
       <Text dimColor>{`${gap}wait `}</Text>
       <Text>{summary(waitMs)}</Text>
       <Text dimColor>{`${gap}│ run `}</Text>

@@ -78,7 +78,7 @@ export function WorkerTable({ workers, width, maxRows, maxLane }: WorkerTablePro
           fit("done", columns.done, "right") + " " + fit("util", columns.bar + 5) +
           (columns.lane > 0 ? " " + fit(`history (${columns.lane}s)`, columns.lane, "right") : "")}
       </Text>
-      {workers.length === 0 ? <Text dimColor>{" no workers yet"}</Text> : null}
+      {workers.length === 0 ? <Text dimColor>{` no workers yet`}</Text> : null}
       {shown.map((worker) => <WorkerLine key={worker.id} worker={worker} columns={columns} />)}
       {fits ? null : <Text dimColor>{` … and ${workers.length - shown.length} more workers`}</Text>}
     </>
