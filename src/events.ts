@@ -69,8 +69,11 @@ export interface TaskEndDetail {
   /** The worker that ran it, or -1 when it never reached one (cancelled while queued). */
   readonly workerId: number;
   readonly ok: boolean;
-  /** The error's class and message when `ok` is false. */
-  readonly error?: { readonly name: string; readonly message: string };
+  /**
+   * The error's class and message when `ok` is false; `cause` is the name of what the task
+   * threw (for a `TaskError`: `"NotCapable"`, `"RangeError"`, …).
+   */
+  readonly error?: { readonly name: string; readonly message: string; readonly cause?: string };
   readonly waitMs: number;
   readonly runMs: number;
   readonly items: number;

@@ -1380,10 +1380,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       "taskend",
       ok ? base : {
         ...base,
-        error: {
-          name: (error as Error)?.name ?? "Error",
-          message: messageOf(error),
-        },
+        error: errorSummary(error),
       },
     );
   }
@@ -1396,6 +1393,17 @@ export class Pool extends EventTarget implements AsyncDisposable {
 function toCallerErrorOfCrash(thrown: Parameters<typeof toCallerError>[0]["thrown"]): unknown {
   const error = toCallerError({ as: "task", thrown });
   return (error as Error).cause ?? error;
+}
+
+function errorSummary(error: unknown): { name: string; message: string; cause?: string } {
+  const name = (error as Error)?.name ?? "Error";
+  const cause = (error as Error)?.cause;
+  const causeName = cause instanceof Error || (cause !== null && typeof cause === "object")
+    ? (cause as Error).name
+    : undefined;
+  return typeof causeName === "string"
+    ? { name, message: messageOf(error), cause: causeName }
+    : { name, message: messageOf(error) };
 }
 
 function messageOf(error: unknown): string {

@@ -19,6 +19,7 @@
  */
 
 import { deserialize, serialize } from "node:v8";
+import { FrameDecoder } from "./_frames.ts";
 import { entryWithModules, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
@@ -33,8 +34,6 @@ const ENTRY_URL = new URL("../workers/process.ts", import.meta.url).href;
  */
 export const PROCESS_MARKER = "--seed-pool-worker";
 
-/** Frames larger than this are a corrupted stream, not a message. */
-const MAX_FRAME_BYTES = 1 << 30;
 /** How much of a worker's stderr is kept to explain its death. */
 const STDERR_TAIL_BYTES = 4096;
 const OUT_OF_MEMORY = /out of memory|heap limit/i;
@@ -174,47 +173,25 @@ class Child {
     onMessage: (child: Child, message: FromWorker) => void,
     onCorrupt: (child: Child, why: string) => void,
   ): Promise<void> {
-    let buffer = new Uint8Array(64 * 1024);
-    let start = 0;
-    let end = 0;
+    const frames = new FrameDecoder();
     let corrupt = false;
     try {
       for await (const chunk of this.process.stdout) {
         if (corrupt) continue; // drain, so the stream closes
-        if (end + chunk.length > buffer.length) {
-          const pending = end - start;
-          const size = Math.max(buffer.length, (pending + chunk.length) * 2);
-          const grown = size > buffer.length ? new Uint8Array(size) : buffer;
-          grown.set(buffer.subarray(start, end), 0);
-          buffer = grown;
-          start = 0;
-          end = pending;
+        const messages: FromWorker[] = [];
+        try {
+          frames.push(chunk, (payload) => {
+            try {
+              messages.push(deserialize(payload) as FromWorker);
+            } catch (error) {
+              throw new RangeError(`a frame that cannot be read (${(error as Error).message})`);
+            }
+          });
+        } catch (error) {
+          corrupt = true;
+          onCorrupt(this, (error as Error).message);
         }
-        buffer.set(chunk, end);
-        end += chunk.length;
-        while (end - start >= 4) {
-          const view = new DataView(buffer.buffer, buffer.byteOffset + start, 4);
-          const length = view.getUint32(0, true);
-          if (length > MAX_FRAME_BYTES) {
-            corrupt = true;
-            onCorrupt(this, `a frame of ${length} bytes`);
-            break;
-          }
-          if (end - start - 4 < length) break;
-          let message: FromWorker;
-          try {
-            // A copy: deserialized typed arrays are views of the bytes they were read from,
-            // and this buffer is reused for the next frames.
-            message = deserialize(buffer.slice(start + 4, start + 4 + length)) as FromWorker;
-          } catch (error) {
-            corrupt = true;
-            onCorrupt(this, `a frame that cannot be read (${(error as Error).message})`);
-            break;
-          }
-          start += 4 + length;
-          onMessage(this, message);
-        }
-        if (start === end) start = end = 0;
+        for (const message of messages) onMessage(this, message);
       }
     } catch {
       // The stream broke as the process was killed: its status tells the rest.

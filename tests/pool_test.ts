@@ -700,7 +700,7 @@ for (const isolation of ISOLATIONS) {
       for (const type of ["workerspawn", "taskqueued", "taskstart", "taskend"] as const) {
         pool.addEventListener(type, count);
       }
-      let failedEnd: { ok: boolean; error?: { name: string } } | undefined;
+      let failedEnd: { ok: boolean; error?: { name: string; cause?: string } } | undefined;
       pool.addEventListener("taskend", (e) => {
         if (!e.detail.ok) failedEnd = e.detail;
       });
@@ -713,6 +713,7 @@ for (const isolation of ISOLATIONS) {
       assert.equal(seen.taskstart, 5);
       assert.equal(seen.taskend, 5);
       assert.equal(failedEnd?.error?.name, "TaskError");
+      assert.equal(failedEnd?.error?.cause, "Error");
       const stats = pool.stats();
       assert.equal(stats.name, "observed");
       assert.equal(stats.size, 2);

@@ -8,6 +8,7 @@
 
 import type { MonitorMessage } from "../monitor.ts";
 import type { DashboardAction } from "./model.ts";
+import { sleep } from "./_sleep.ts";
 
 /** Options of `followMonitor`. */
 export interface FollowOptions {
@@ -160,16 +161,4 @@ function parseBlock(block: string): MonitorMessage | undefined {
     return { type: "events", events: payload.events ?? [], truncated: payload.truncated ?? [] };
   }
   return undefined;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

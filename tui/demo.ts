@@ -7,6 +7,7 @@
  */
 
 import { Pool, taskModule } from "../mod.ts";
+import { sleep } from "./_sleep.ts";
 
 const tasks = taskModule<typeof import("./demo_tasks.ts")>(
   new URL("./demo_tasks.ts", import.meta.url),
@@ -76,16 +77,4 @@ function nextTask(pool: Pool, round: number): Promise<unknown> {
   }
   if (roll < 0.98) return pool.apply(tasks.parseReading, ["sensor t3: offline"]);
   return pool.apply(tasks.readSecret, ["/etc/hostname"]);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -14,11 +14,10 @@
  */
 
 import { deserialize, serialize } from "node:v8";
+import { FrameDecoder } from "../src/_frames.ts";
 import { createRuntime } from "./runtime.ts";
 import type { ToWorker } from "../src/protocol.ts";
 
-/** Frames larger than this are a corrupted stream, not a message. */
-const MAX_FRAME_BYTES = 1 << 30;
 /** How often the parent process is checked, ms. */
 const PARENT_CHECK_MS = 500;
 
@@ -86,32 +85,15 @@ Deno.unrefTimer(parentCheck);
 
 /** Reads frames from stdin until it ends, then ends the process. */
 async function readFrames(): Promise<void> {
-  let buffer = new Uint8Array(64 * 1024);
-  let start = 0;
-  let end = 0;
+  const frames = new FrameDecoder();
   for await (const chunk of Deno.stdin.readable) {
-    if (end + chunk.length > buffer.length) {
-      const pending = end - start;
-      const size = Math.max(buffer.length, (pending + chunk.length) * 2);
-      const grown = size > buffer.length ? new Uint8Array(size) : buffer;
-      grown.set(buffer.subarray(start, end), 0);
-      buffer = grown;
-      start = 0;
-      end = pending;
+    const messages: ToWorker[] = [];
+    try {
+      frames.push(chunk, (payload) => messages.push(deserialize(payload) as ToWorker));
+    } catch {
+      realExit(2); // a corrupt stream: nothing more can be trusted
     }
-    buffer.set(chunk, end);
-    end += chunk.length;
-    while (end - start >= 4) {
-      const length = new DataView(buffer.buffer, buffer.byteOffset + start, 4).getUint32(0, true);
-      if (length > MAX_FRAME_BYTES) realExit(2);
-      if (end - start - 4 < length) break;
-      // A copy: deserialized typed arrays are views of the bytes they were read from, and
-      // this buffer is reused for the next frames.
-      const message = deserialize(buffer.slice(start + 4, start + 4 + length)) as ToWorker;
-      start += 4 + length;
-      runtime.receive(message);
-    }
-    if (start === end) start = end = 0;
+    for (const message of messages) runtime.receive(message);
   }
   realExit(0);
 }
