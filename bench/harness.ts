@@ -90,7 +90,7 @@ export interface RowResult {
   readonly max?: number;
   /** This row's cost ÷ its reference's cost, per run, and their median. */
   readonly ratio?: { readonly to: string; readonly values: number[]; readonly median: number };
-  /** Why the row has no values. */
+  /** Why the row has no values, or fewer than the runs (a step that failed part-way). */
   readonly skipped?: string;
 }
 
@@ -163,8 +163,11 @@ export async function measure(
     if (values.length === 0) {
       return { ...base, skipped: skipped.get(spec.key) ?? "not measured" };
     }
+    const stopped = skipped.get(spec.key);
     const result: RowResult = {
       ...base,
+      // A step that failed after some runs keeps its figures, and says why the rest are missing.
+      ...(stopped === undefined ? {} : { skipped: stopped }),
       median: median(values),
       min: Math.min(...values),
       max: Math.max(...values),

@@ -29,8 +29,8 @@ export function formatValue(value: number, unit: Unit): string {
 const HEADER = ["W", "measure", "median", "min … max", "unit", "vs floor", "note"];
 const RIGHT = new Set([2, 3, 5]);
 
-function cells(row: RowResult): string[] {
-  if (row.skipped !== undefined || row.median === undefined) {
+function cells(row: RowResult, runs: number): string[] {
+  if (row.median === undefined) {
     return [row.workload, row.label, "n/a", "", "", "", `n/a: ${row.skipped ?? "not measured"}`];
   }
   const spread = row.values.length > 1
@@ -43,13 +43,18 @@ function cells(row: RowResult): string[] {
     spread,
     row.unit,
     row.ratio ? `${row.ratio.median.toFixed(2)}×` : "",
-    row.note ?? "",
+    [
+      row.note,
+      row.skipped && `${row.values.length} of ${runs} runs, then n/a: ${row.skipped}`,
+    ].filter(Boolean).join("; "),
   ];
 }
 
 /** The results as one Markdown table, columns padded to line up in a terminal. */
 export function formatTable(results: readonly WorkloadResult[]): string {
-  const rows = results.flatMap((result) => result.rows.map(cells));
+  const rows = results.flatMap((result) =>
+    result.rows.map((row) => cells(row, result.runs.length))
+  );
   const widths = HEADER.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => row[column]!.length))
   );

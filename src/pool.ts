@@ -120,6 +120,9 @@ const POOL_OPTION_NAMES = new Set([
   "transport",
 ]);
 
+/** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
+const EAGER_DISPATCH = 64;
+
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
@@ -176,6 +179,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   #nextTaskId = 1;
   #nextWorkerId = 1;
   #dispatchScheduled = false;
+  #sinceDispatch = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: (() => void) | null = null;
   readonly #host: JobHost = {
@@ -875,6 +879,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
         time: task.queuedAt,
       });
     }
+    // A long loop of submits: send what has gathered now, so workers start during the loop.
+    if (++this.#sinceDispatch >= EAGER_DISPATCH) this.#dispatch();
     this.#scheduleDispatch();
   }
 
@@ -1148,6 +1154,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   }
 
   #dispatch(): void {
+    this.#sinceDispatch = 0;
     if (this.#state === "terminated") return;
     for (const lane of this.#lanes.values()) {
       if (lane.queue.length === 0) continue;
