@@ -27,7 +27,7 @@ import {
   type Permissions,
   permissionsKey,
 } from "./permissions.ts";
-import type { CallMode, FromWorker, FunctionDefinition, WireResult } from "./protocol.ts";
+import type { CallMode, FromWorker, FunctionDefinition, WireResults } from "./protocol.ts";
 import {
   ApplyJob,
   AsyncResult,
@@ -1044,7 +1044,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
         }
         return;
       case "results":
-        this.#onResults(worker, message.results);
+        this.#onResults(worker, message);
         return;
       case "crash":
         this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown));
@@ -1054,36 +1054,35 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }
   }
 
-  #onResults(worker: WorkerHandle, results: readonly WireResult[]): void {
+  #onResults(worker: WorkerHandle, results: WireResults): void {
     if (worker.state === "exiting") return;
     const taskEnds = this.#listening.taskend > 0;
-    for (let i = 0; i < results.length; i++) {
-      const result = results[i]!;
-      const task = this.#inflight.get(result.id);
+    const { ids, starts, runMs, values, failures } = results;
+    let nextFailure = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const failure = failures[nextFailure]?.[0] === i ? failures[nextFailure++]![1] : null;
+      const task = this.#inflight.get(ids[i]!);
       if (task === undefined || task.worker !== worker) continue; // cancelled meanwhile
-      this.#inflight.delete(result.id);
+      const start = starts[i]!;
+      const ran = runMs[i]!;
+      this.#inflight.delete(task.id);
       if (worker.inflight.peek() === task) worker.inflight.shift();
       else worker.inflight.remove(task);
       worker.inflightMs -= task.expectedMs;
       task.state = "done";
       // Tasks that ran within one batch were never the head here: they started anyway.
-      if (task.startedAt === 0) this.#started(task, worker, result.start);
-      this.#estimates.observe(task.definition.fnId, result.runMs, task.items);
-      worker.busyMs += result.runMs;
-      const waitMs = Math.max(0, result.start - task.queuedAt);
-      this.#recorder.record(result.ok, waitMs, result.runMs);
-      if (result.ok) {
+      if (task.startedAt === 0) this.#started(task, worker, start);
+      this.#estimates.observe(task.definition.fnId, ran, task.items);
+      worker.busyMs += ran;
+      this.#recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
+      if (failure === null) {
         worker.tasksCompleted++;
-        if (taskEnds) {
-          this.#emitTaskEnd(task, worker.id, true, undefined, result.runMs, result.start);
-        }
-        task.job.complete(task, result.value);
+        if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
+        task.job.complete(task, values[i]);
       } else {
         worker.tasksFailed++;
-        const error = toCallerError(result.failure);
-        if (taskEnds) {
-          this.#emitTaskEnd(task, worker.id, false, error, result.runMs, result.start);
-        }
+        const error = toCallerError(failure);
+        if (taskEnds) this.#emitTaskEnd(task, worker.id, false, error, ran, start);
         task.job.fail(task, error);
       }
     }

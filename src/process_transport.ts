@@ -348,7 +348,7 @@ class ProcessTransport implements Transport {
         this.#init = frame;
         break;
       case "run": {
-        const ids = message.tasks.map((task) => task.id);
+        const ids = Array.from(message.ids);
         if (this.#missingModules(message) && this.#held === null) {
           if (this.#sentRun) {
             // Tasks in hand would die with a restart: hold this until they are done.
@@ -427,7 +427,7 @@ class ProcessTransport implements Transport {
         this.#readyDelivered = true;
         break;
       case "results":
-        for (const result of message.results) this.#outstanding.delete(result.id);
+        for (const id of message.ids) this.#outstanding.delete(id);
         break;
       case "crash":
         this.#crashReported = true;

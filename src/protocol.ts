@@ -29,7 +29,10 @@ export type FunctionDefinition =
  */
 export type CallMode = "apply" | "map" | "starmap";
 
-/** One task as sent to a worker. */
+/** The call modes by their wire number. */
+export const CALL_MODES: readonly CallMode[] = ["apply", "map", "starmap"];
+
+/** One task, as the worker keeps it in its queue. */
 export interface WireTask {
   readonly id: number;
   readonly fnId: number;
@@ -37,7 +40,10 @@ export interface WireTask {
   readonly args: readonly unknown[];
 }
 
-/** Pool → worker. */
+/**
+ * Pool → worker. A `run` message carries its tasks column by column: numbers in typed
+ * arrays, which clone as one copy, rather than an object per task.
+ */
 export type ToWorker =
   | {
     readonly type: "init";
@@ -49,30 +55,30 @@ export type ToWorker =
     readonly type: "run";
     /** Functions this worker has not seen yet, defined before the tasks run. */
     readonly defines: readonly FunctionDefinition[];
-    readonly tasks: readonly WireTask[];
+    readonly ids: Float64Array;
+    readonly fnIds: Int32Array;
+    /** Indexes into {@link CALL_MODES}. */
+    readonly modes: Uint8Array;
+    readonly args: readonly (readonly unknown[])[];
   }
   | { readonly type: "cancel"; readonly ids: readonly number[] };
 
-/** One task's outcome. `start` is wall-clock ms (timeOrigin + now), `runMs` its duration. */
-export type WireResult =
-  | {
-    readonly id: number;
-    readonly ok: true;
-    readonly value: unknown;
-    readonly start: number;
-    readonly runMs: number;
-  }
-  | {
-    readonly id: number;
-    readonly ok: false;
-    readonly failure: TaskFailure;
-    readonly start: number;
-    readonly runMs: number;
-  };
+/**
+ * Outcomes of a batch of tasks, column by column. `starts` are wall-clock ms (timeOrigin +
+ * now), `runMs` durations. `values[i]` is task `ids[i]`'s result unless `failures` lists `i`.
+ */
+export interface WireResults {
+  readonly type: "results";
+  readonly ids: Float64Array;
+  readonly starts: Float64Array;
+  readonly runMs: Float64Array;
+  readonly values: readonly unknown[];
+  readonly failures: readonly (readonly [index: number, failure: TaskFailure])[];
+}
 
 /** Worker → pool. */
 export type FromWorker =
   | { readonly type: "ready" }
-  | { readonly type: "results"; readonly results: readonly WireResult[] }
+  | WireResults
   /** The worker is about to die on its own; `thrown` says why. */
   | { readonly type: "crash"; readonly thrown: ThrownData };

@@ -7,7 +7,7 @@
 
 import { Fifo } from "./_fifo.ts";
 import type { WorkerState } from "./events.ts";
-import type { FunctionDefinition, WireTask } from "./protocol.ts";
+import { CALL_MODES, type FunctionDefinition } from "./protocol.ts";
 import type { Lane, PendingTask } from "./scheduler.ts";
 import type { Transport } from "./transport.ts";
 
@@ -51,16 +51,25 @@ export class WorkerHandle {
    */
   send(tasks: readonly PendingTask[]): void {
     const defines: FunctionDefinition[] = [];
-    const wire: WireTask[] = new Array(tasks.length);
+    const n = tasks.length;
+    const ids = new Float64Array(n);
+    const fnIds = new Int32Array(n);
+    const modes = new Uint8Array(n);
+    const args: (readonly unknown[])[] = new Array(n);
     let transfer: Transferable[] | undefined;
-    for (let i = 0; i < tasks.length; i++) {
+    for (let i = 0; i < n; i++) {
       const task = tasks[i]!;
       const definition = task.definition;
-      if (!this.#defined.has(definition.fnId)) defines.push(definition);
-      wire[i] = { id: task.id, fnId: definition.fnId, mode: task.mode, args: task.args };
+      if (!this.#defined.has(definition.fnId) && !defines.includes(definition)) {
+        defines.push(definition);
+      }
+      ids[i] = task.id;
+      fnIds[i] = definition.fnId;
+      modes[i] = CALL_MODES.indexOf(task.mode);
+      args[i] = task.args;
       if (task.transfer) (transfer ??= []).push(...task.transfer);
     }
-    this.transport.send({ type: "run", defines, tasks: wire }, transfer);
+    this.transport.send({ type: "run", defines, ids, fnIds, modes, args }, transfer);
     for (const definition of defines) this.#defined.add(definition.fnId);
   }
 }

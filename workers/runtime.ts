@@ -7,12 +7,13 @@
  */
 
 import { type TaskFailure, toThrownData } from "../src/errors.ts";
-import type {
-  FromWorker,
-  FunctionDefinition,
-  ToWorker,
-  WireResult,
-  WireTask,
+import {
+  CALL_MODES,
+  type FromWorker,
+  type FunctionDefinition,
+  type ToWorker,
+  type WireResults,
+  type WireTask,
 } from "../src/protocol.ts";
 
 /** How the runtime talks to the pool. */
@@ -48,51 +49,39 @@ export function createRuntime(port: RuntimePort): {
   // so the pool can send the next batch while this worker runs the one after.
   const batchEnds: number[] = [];
   let nextEnd = 0;
-  let outbox: WireResult[] = [];
-  let outboxSince = 0;
+  const outbox = new Outbox();
   let running = false;
   let closed = false;
   let init: Promise<TaskFailure | null> = Promise.resolve(null);
 
   function flush(): void {
     if (outbox.length === 0 || closed) return;
-    const results = outbox;
-    outbox = [];
+    const batch = outbox.take();
     try {
-      port.post({ type: "results", results });
+      port.post(batch);
     } catch {
       // One result could not be cloned: send them one by one so only that one fails.
-      for (const result of results) {
+      for (const single of splitResults(batch)) {
         try {
-          port.post({ type: "results", results: [result] });
+          port.post(single);
         } catch (error) {
           port.post({
-            type: "results",
-            results: [{
-              id: result.id,
-              ok: false,
-              start: result.start,
-              runMs: result.runMs,
-              failure: {
-                as: "type",
-                thrown: toThrownData(
-                  new TypeError(
-                    `Cannot send the task's result as it cannot be structured-cloned: ${
-                      (error as Error).message
-                    }`,
-                  ),
+            ...single,
+            values: [undefined],
+            failures: [[0, {
+              as: "type",
+              thrown: toThrownData(
+                new TypeError(
+                  `Cannot send the task's result as it cannot be structured-cloned: ${
+                    (error as Error).message
+                  }`,
                 ),
-              },
-            }],
+              ),
+            }]],
           });
         }
       }
     }
-  }
-
-  function push(result: WireResult): void {
-    if (outbox.length === 0) outboxSince = result.start;
-    outbox.push(result);
   }
 
   async function drain(): Promise<void> {
@@ -111,7 +100,7 @@ export function createRuntime(port: RuntimePort): {
           failure(new Error(`Worker has no function ${task.fnId}`), "task");
       }
       if (!("fn" in loaded)) {
-        push({ id: task.id, ok: false, failure: loaded, start, runMs: performance.now() - t0 });
+        outbox.fail(task.id, start, performance.now() - t0, loaded);
       } else {
         try {
           let value = call(loaded.fn, task);
@@ -119,21 +108,15 @@ export function createRuntime(port: RuntimePort): {
             flush(); // do not hold finished results behind a task that waits
             value = await value;
           }
-          push({ id: task.id, ok: true, value, start, runMs: performance.now() - t0 });
+          outbox.ok(task.id, start, performance.now() - t0, value);
         } catch (thrown) {
-          push({
-            id: task.id,
-            ok: false,
-            failure: describeFailure(thrown, loaded),
-            start,
-            runMs: performance.now() - t0,
-          });
+          outbox.fail(task.id, start, performance.now() - t0, describeFailure(thrown, loaded));
         }
       }
       if (head >= (batchEnds[nextEnd] ?? Infinity)) {
         while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
         flush();
-      } else if (wallClock() - outboxSince >= FLUSH_MS) flush();
+      } else if (wallClock() - outbox.since >= FLUSH_MS) flush();
     }
     queue.length = 0;
     head = 0;
@@ -177,7 +160,14 @@ export function createRuntime(port: RuntimePort): {
         }
         case "run":
           for (const definition of message.defines) define(definition);
-          for (const task of message.tasks) queue.push(task);
+          for (let i = 0; i < message.ids.length; i++) {
+            queue.push({
+              id: message.ids[i]!,
+              fnId: message.fnIds[i]!,
+              mode: CALL_MODES[message.modes[i]!]!,
+              args: message.args[i]!,
+            });
+          }
           batchEnds.push(queue.length);
           if (!running) drain();
           return;
@@ -331,4 +321,66 @@ function compile(source: string): TaskFunction {
     const rest = source.slice(method[0].length);
     return indirectEval(`(${method[1] ?? ""}function ${method[2] ?? ""}${rest}\n)`) as TaskFunction;
   }
+}
+
+/** Finished tasks waiting to be sent, column by column. */
+class Outbox {
+  #ids: number[] = [];
+  #starts: number[] = [];
+  #runMs: number[] = [];
+  #values: unknown[] = [];
+  #failures: [number, TaskFailure][] = [];
+  /** When the oldest waiting task started. */
+  since = 0;
+
+  get length(): number {
+    return this.#ids.length;
+  }
+
+  ok(id: number, start: number, runMs: number, value: unknown): void {
+    this.#add(id, start, runMs, value);
+  }
+
+  fail(id: number, start: number, runMs: number, failure: TaskFailure): void {
+    this.#failures.push([this.#ids.length, failure]);
+    this.#add(id, start, runMs, undefined);
+  }
+
+  #add(id: number, start: number, runMs: number, value: unknown): void {
+    if (this.#ids.length === 0) this.since = start;
+    this.#ids.push(id);
+    this.#starts.push(start);
+    this.#runMs.push(runMs);
+    this.#values.push(value);
+  }
+
+  /** Empties the outbox into one message. */
+  take(): WireResults {
+    const message: WireResults = {
+      type: "results",
+      ids: Float64Array.from(this.#ids),
+      starts: Float64Array.from(this.#starts),
+      runMs: Float64Array.from(this.#runMs),
+      values: this.#values,
+      failures: this.#failures,
+    };
+    this.#ids = [];
+    this.#starts = [];
+    this.#runMs = [];
+    this.#values = [];
+    this.#failures = [];
+    return message;
+  }
+}
+
+/** One message per result of a batch. */
+function splitResults(batch: WireResults): WireResults[] {
+  return Array.from(batch.ids, (id, i) => ({
+    type: "results",
+    ids: Float64Array.of(id),
+    starts: Float64Array.of(batch.starts[i]!),
+    runMs: Float64Array.of(batch.runMs[i]!),
+    values: [batch.values[i]],
+    failures: batch.failures.filter(([at]) => at === i).map(([, failure]) => [0, failure]),
+  }));
 }
