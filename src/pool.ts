@@ -180,6 +180,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   #nextWorkerId = 1;
   #dispatchScheduled = false;
   #sinceDispatch = 0;
+  #submitTime = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: (() => void) | null = null;
   readonly #host: JobHost = {
@@ -859,7 +860,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       transfer,
       items,
       lane,
-      queuedAt: wallClock(),
+      queuedAt: this.#submitClock(),
       state: "queued",
       worker: null,
       expectedMs: 0,
@@ -1152,8 +1153,18 @@ export class Pool extends EventTarget implements AsyncDisposable {
     });
   }
 
+  /**
+   * The time of submits, read once per synchronous run of them (until the next dispatch):
+   * a loop of 20,000 submits then costs one clock read, not 20,000.
+   */
+  #submitClock(): number {
+    if (this.#submitTime === 0) this.#submitTime = wallClock();
+    return this.#submitTime;
+  }
+
   #dispatch(): void {
     this.#sinceDispatch = 0;
+    this.#submitTime = 0;
     if (this.#state === "terminated") return;
     for (const lane of this.#lanes.values()) {
       if (lane.queue.length === 0) continue;

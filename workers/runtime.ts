@@ -32,7 +32,7 @@ const FLUSH_MS = 4;
 
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
-const wallClock = () => performance.timeOrigin + performance.now();
+const TIME_ORIGIN = performance.timeOrigin;
 
 /** Creates the runtime; feed it every message from the pool with `receive`. */
 export function createRuntime(port: RuntimePort): {
@@ -87,20 +87,23 @@ export function createRuntime(port: RuntimePort): {
   async function drain(): Promise<void> {
     running = true;
     const initFailure = await init;
+    // One clock read per task: a task starts when the one before it ended.
+    let t0 = performance.now();
     while (head < queue.length) {
       const task = queue[head]!;
       queue[head++] = undefined as unknown as WireTask;
       if (cancelled.delete(task.id)) continue;
-      const start = wallClock();
-      const t0 = performance.now();
+      const start = TIME_ORIGIN + t0;
       let loaded: Loaded | TaskFailure | undefined = initFailure ?? loadedById.get(task.fnId);
       if (loaded === undefined) {
         // Only a function's first task waits for it to compile or import.
         loaded = (await functions.get(task.fnId)) ??
           failure(new Error(`Worker has no function ${task.fnId}`), "task");
       }
+      let t1: number;
       if (!("fn" in loaded)) {
-        outbox.fail(task.id, start, performance.now() - t0, loaded);
+        t1 = performance.now();
+        outbox.fail(task.id, start, t1 - t0, loaded);
       } else {
         try {
           let value = call(loaded.fn, task);
@@ -108,15 +111,22 @@ export function createRuntime(port: RuntimePort): {
             flush(); // do not hold finished results behind a task that waits
             value = await value;
           }
-          outbox.ok(task.id, start, performance.now() - t0, value);
+          t1 = performance.now();
+          outbox.ok(task.id, start, t1 - t0, value);
         } catch (thrown) {
-          outbox.fail(task.id, start, performance.now() - t0, describeFailure(thrown, loaded));
+          t1 = performance.now();
+          outbox.fail(task.id, start, t1 - t0, describeFailure(thrown, loaded));
         }
       }
       if (head >= (batchEnds[nextEnd] ?? Infinity)) {
         while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
         flush();
-      } else if (wallClock() - outbox.since >= FLUSH_MS) flush();
+        t1 = performance.now();
+      } else if (TIME_ORIGIN + t1 - outbox.since >= FLUSH_MS) {
+        flush();
+        t1 = performance.now();
+      }
+      t0 = t1;
     }
     queue.length = 0;
     head = 0;
