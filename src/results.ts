@@ -312,6 +312,7 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     } else {
       for (const v of values) this.#ready.push(v);
     }
+    this.#maybeFinish();
     this.#deliver();
   }
 
@@ -320,13 +321,20 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     if (this.#stopped || this.#hasTaskError) return;
     this.#hasTaskError = true;
     this.#taskError = error;
-    this.#taskErrorAt = task?.index ?? this.#pulledItems;
+    // A whole-call failure (terminate, timeout, abort) is thrown at once; a task's failure,
+    // in an ordered stream, after the results before it.
+    this.#taskErrorAt = task === null ? -Infinity : task.index;
     this.#stopPulling();
-    // Ordered: results before the failure are still delivered, so only later tasks stop.
     const doomed = [...this.#live].filter((t) => !this.ordered || t.index > this.#taskErrorAt);
     for (const t of doomed) this.#live.delete(t);
     this.host.cancel(doomed);
+    this.#maybeFinish();
     this.#deliver();
+  }
+
+  /** The pool's part is over once nothing is left to pull or run; results may wait. */
+  #maybeFinish(): void {
+    if (this.#inputDone && this.#live.size === 0) this.#finish();
   }
 
   next(): Promise<IteratorResult<R>> {
@@ -463,6 +471,7 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     } finally {
       this.#pulling = false;
     }
+    this.#maybeFinish();
     this.#deliver();
   }
 }

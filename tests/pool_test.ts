@@ -753,3 +753,24 @@ Deno.test("Pool with scoped permissions runs task modules its workers cannot rea
   assert.equal(await pool.apply(late.triple, [3]), 9);
   assert.equal(await pool.apply(math.square, [5]), 25);
 });
+
+Deno.test("Pool.terminate() ends an imap nobody reads, and the iterator then throws", async () => {
+  const pool = new Pool(1);
+  function* endless() {
+    for (let n = 0;; n++) yield n;
+  }
+  const squares = pool.imap(math.square, endless(), { window: 8 });
+  await sleep(20);
+  await pool.terminate(); // must not wait for the unread stream
+  await assert.rejects(squares.next(), PoolClosedError);
+});
+
+Deno.test("Pool.join() does not wait for the reader of a finished imap", async () => {
+  const pool = new Pool(2);
+  const doubled = pool.imap((x: number) => x * 2, [1, 2, 3]);
+  pool.close();
+  await pool.join();
+  const out: number[] = [];
+  for await (const x of doubled) out.push(x);
+  assert.deepEqual(out, [2, 4, 6]);
+});
