@@ -1184,7 +1184,14 @@ export class Pool extends EventTarget implements AsyncDisposable {
     let wanted = Math.min(this.#queued, lane.queue.length) - idle;
     while (wanted > 0) {
       if (this.#liveWorkers >= this.#size && !this.#freeSlotFor(lane)) return;
-      this.#spawn(lane);
+      try {
+        this.#spawn(lane);
+      } catch (error) {
+        // No worker can start for this lane (a missing permission, a bad entry): its
+        // tasks can never run, so they fail now rather than wait forever.
+        this.#failQueued(lane, error);
+        return;
+      }
       wanted--;
     }
   }
@@ -1304,6 +1311,18 @@ export class Pool extends EventTarget implements AsyncDisposable {
     worker.sent += batch.length;
     if (worker.state === "idle") worker.state = "busy";
     if (wasIdle) this.#markStarted(worker);
+  }
+
+  #failQueued(lane: Lane, error: unknown): void {
+    const failure = new WorkerCrashError(`Cannot start a worker: ${messageOf(error)}`, {
+      cause: error,
+    });
+    for (let task = lane.queue.shift(); task; task = lane.queue.shift()) {
+      if (task.state !== "queued") continue;
+      task.state = "done";
+      this.#queued--;
+      task.job.fail(task, failure);
+    }
   }
 
   #failUnsendable(task: PendingTask, error: unknown): void {

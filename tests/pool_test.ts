@@ -774,3 +774,15 @@ Deno.test("Pool.join() does not wait for the reader of a finished imap", async (
   for await (const x of doubled) out.push(x);
   assert.deepEqual(out, [2, 4, 6]);
 });
+
+Deno.test("Pool fails queued tasks when no worker can start, instead of hanging", async () => {
+  const transport = () => {
+    throw new Error("no threads today");
+  };
+  await using pool = new Pool({ size: 1, transport } as unknown as { size: number });
+  await assert.rejects(pool.apply(math.square, [2]), (e: Error) => {
+    return e instanceof WorkerCrashError &&
+      /Cannot start a worker: no threads today/.test(e.message);
+  });
+  await assert.rejects(pool.map(math.square, [1, 2, 3]), WorkerCrashError);
+});
