@@ -134,12 +134,17 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   }
 
   let stopped: StopReason | null = null;
+  /** Wakes the reading loop when a line was written or the run stops. */
+  let wakeSlot: (() => void) | null = null;
   /** Ends the pending read with `null`: a read from an idle stdin may never return. */
   let abandonRead: (() => void) | null = null;
   const stop = (reason: StopReason) => {
     if (stopped) return;
     stopped = reason;
     abandonRead?.();
+    const wake = wakeSlot;
+    wakeSlot = null;
+    wake?.();
   };
   const removeInterrupt = io.onInterrupt(() => stop("interrupt"));
 
@@ -155,7 +160,6 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   /** The last line whose record, and every record before it, was written (ordered). */
   let doneThroughLine = options.skip;
   let lastReadLine = options.skip;
-  let wakeSlot: (() => void) | null = null;
 
   // Records go out at least every FLUSH_MS, so a pipe reader sees them as they come.
   let flushTimer: ReturnType<typeof setTimeout> | undefined;
@@ -318,12 +322,12 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
     }
     await pool.join();
     progress?.stop();
-    try {
-      await writer.close({ close: outputFile !== null });
-    } catch (error) {
-      if (!isBrokenPipe(error)) throw error;
-      stopped ??= "output-closed";
-    }
+  }
+  try {
+    await writer.close({ close: outputFile !== null });
+  } catch (error) {
+    if (!isBrokenPipe(error)) throw error;
+    stopped ??= "output-closed";
   }
 
   const reason = stopped as StopReason | null;

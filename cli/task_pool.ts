@@ -11,7 +11,6 @@ import { Pool } from "../src/pool.ts";
 import type { Isolation } from "../src/events.ts";
 import type { Permissions } from "../src/permissions.ts";
 import { taskModule, type TaskRef } from "../src/task.ts";
-import { type TransportFactory, webWorkerTransportWith } from "../src/transport.ts";
 
 /** A problem with the command's arguments, reported as a usage error (exit code 2). */
 export class UsageError extends Error {
@@ -77,17 +76,15 @@ export interface TaskPoolOptions {
  * @throws {PermissionError} when the permissions cannot be enforced.
  */
 export function createTaskPool(options: TaskPoolOptions): { pool: Pool; task: TaskRef } {
-  const poolOptions: ConstructorParameters<typeof Pool>[0] & { transport?: TransportFactory } = {
+  // Named before the pool starts a worker: the pool then starts its scoped workers with the
+  // module in their start-up graph (see src/_task_modules.ts).
+  const refs = taskModule<Record<string, (...args: unknown[]) => unknown>>(options.moduleUrl);
+  const pool = new Pool({
     size: options.jobs,
     isolation: options.isolation,
     permissions: options.permissions,
     name: options.name,
-  };
-  if (options.isolation === "worker") {
-    poolOptions.transport = webWorkerTransportWith([options.moduleUrl]);
-  }
-  const pool = new Pool(poolOptions);
-  const refs = taskModule<Record<string, (...args: unknown[]) => unknown>>(options.moduleUrl);
+  });
   // `taskModule` gives no reference for "then" (it keeps the object from being a thenable).
   const task = (refs[options.exportName] as TaskRef | undefined) ??
     Object.freeze({ module: options.moduleUrl, exportName: options.exportName });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { entryWithModules, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
+import { entryWithModules, TASK_MODULES } from "./_task_modules.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -61,12 +61,6 @@ export const webWorkerTransport: TransportFactory = (options) => {
     : entryWithModules(WORKER_URL.href, TASK_MODULES);
   return startWebWorker(entry, options);
 };
-
-/** `webWorkerTransport`, with `modules` known to every scoped worker from the start. */
-export function webWorkerTransportWith(modules: readonly string[]): TransportFactory {
-  for (const url of modules) rememberTaskModule(url);
-  return webWorkerTransport;
-}
 
 function startWebWorker(
   entry: string | URL,
