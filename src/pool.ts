@@ -180,6 +180,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   #nextWorkerId = 1;
   #dispatchScheduled = false;
   #sinceDispatch = 0;
+  /** The lane a draining worker's slot is promised to. */
+  #slotReservedFor: Lane | null = null;
   #submitTime = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: (() => void) | null = null;
@@ -1183,7 +1185,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
     for (const worker of lane.workers) if (worker.inflight.length === 0) idle++;
     let wanted = Math.min(this.#queued, lane.queue.length) - idle;
     while (wanted > 0) {
-      if (this.#liveWorkers >= this.#size && !this.#freeSlotFor(lane)) return;
+      // A slot freed for a starving lane is kept for it, while it still has work.
+      if (this.#slotReservedFor !== null && this.#slotReservedFor.queue.length === 0) {
+        this.#slotReservedFor = null;
+      }
+      const reserved = this.#slotReservedFor !== null && this.#slotReservedFor !== lane ? 1 : 0;
+      if (this.#liveWorkers + reserved >= this.#size && !this.#freeSlotFor(lane)) return;
+      if (this.#slotReservedFor === lane) this.#slotReservedFor = null;
       try {
         this.#spawn(lane);
       } catch (error) {
@@ -1216,16 +1224,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
         }
       }
     }
-    // No idle worker elsewhere: the next worker to finish in a lane over its share
-    // takes no more tasks, and is retired when idle.
+    // No idle worker elsewhere: one worker of the lane with the most workers beyond its
+    // share (or with any, when this lane has none at all) takes no more tasks and retires
+    // when idle. One at a time: a slot already on its way is enough.
+    let donor: Lane | undefined;
     for (const other of this.#lanes.values()) {
-      if (other === lane || other.workers.size <= fairShare) continue;
-      for (const worker of other.workers) {
-        if (worker.state !== "exiting" && !worker.draining) {
-          worker.draining = true;
-          return false;
-        }
-      }
+      if (other === lane) continue;
+      for (const worker of other.workers) if (worker.draining) return false;
+      const spare = other.workers.size - (lane.workers.size === 0 ? 0 : fairShare);
+      if (spare > 0 && (!donor || other.workers.size > donor.workers.size)) donor = other;
+    }
+    const worker = donor && [...donor.workers].find((w) => w.state !== "exiting");
+    if (worker) {
+      worker.draining = true;
+      this.#slotReservedFor = lane;
     }
     return false;
   }
