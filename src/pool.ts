@@ -41,6 +41,7 @@ import {
   type Job,
   Lane,
   MAX_BATCH,
+  MAX_BATCH_BYTES,
   MAX_IN_FLIGHT,
   type PendingTask,
   RunTimeEstimates,
@@ -867,6 +868,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       worker: null,
       expectedMs: 0,
       startedAt: 0,
+      bytes: binaryBytes(args),
     };
   }
 
@@ -1265,8 +1267,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
       );
       if (room <= 0) return;
       const batch: PendingTask[] = [];
+      let bytes = 0;
       while (batch.length < room && lane.queue.length > 0) {
         if (count > 0 && ahead >= BATCH_TARGET_MS) break;
+        // Big binary arguments go in messages of their own: the worker starts on the first
+        // while the next is still being copied.
+        if (batch.length > 0 && bytes + lane.queue.peek()!.bytes > MAX_BATCH_BYTES) break;
         const task = lane.queue.shift()!;
         if (task.state !== "queued") continue; // cancelled while queued
         if (!this.#canLoad(worker, task)) {
@@ -1278,6 +1284,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
         task.expectedMs = this.#estimates.expectedMs(task);
         if (!(deep && count === 0)) ahead += task.expectedMs;
         count++;
+        bytes += task.bytes;
         batch.push(task);
       }
       if (batch.length === 0) {
@@ -1546,6 +1553,23 @@ async function collect(iterable: Iterable<unknown> | AsyncIterable<unknown>): Pr
     return items;
   }
   return Array.from(iterable as Iterable<unknown>);
+}
+
+/**
+ * Roughly how many bytes of binary data (ArrayBuffers and their views) a task's arguments
+ * hold at the top level, sampling long lists: enough to keep big payloads apart.
+ */
+function binaryBytes(args: readonly unknown[]): number {
+  const n = args.length;
+  const step = n > 64 ? Math.floor(n / 64) : 1;
+  let bytes = 0;
+  for (let i = 0; i < n; i += step) {
+    const value = args[i];
+    if (typeof value === "object" && value !== null) {
+      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) bytes += value.byteLength;
+    }
+  }
+  return bytes * step;
 }
 
 /** The transferables among a chunk's items (the item itself, or its buffer). */

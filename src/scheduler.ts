@@ -44,6 +44,8 @@ export interface PendingTask {
   expectedMs: number;
   /** Wall-clock ms when it became the task its worker is running. */
   startedAt: number;
+  /** About how many bytes of binary data its arguments hold (see `binaryBytes`). */
+  readonly bytes: number;
 }
 
 /** The tasks and workers of one permission set. */
@@ -63,6 +65,8 @@ export const BATCH_TARGET_MS = 2;
 export const MAX_IN_FLIGHT = 1024;
 /** At most this many tasks in one message. */
 export const MAX_BATCH = 128;
+/** At most about this many bytes of binary arguments in one message (more: one task). */
+export const MAX_BATCH_BYTES = 256 * 1024;
 
 /** Learns how long each function's items take, to size batches and chunks. */
 export class RunTimeEstimates {

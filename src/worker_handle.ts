@@ -52,9 +52,9 @@ export class WorkerHandle {
   send(tasks: readonly PendingTask[]): void {
     const defines: FunctionDefinition[] = [];
     const n = tasks.length;
-    const ids = new Float64Array(n);
-    const fnIds = new Int32Array(n);
-    const modes = new Uint8Array(n);
+    const ids: number[] = new Array(n);
+    const fnIds: number[] = new Array(n);
+    const modes: number[] = new Array(n);
     const args: (readonly unknown[])[] = new Array(n);
     let transfer: Transferable[] | undefined;
     for (let i = 0; i < n; i++) {

@@ -368,9 +368,9 @@ class Outbox {
   take(): WireResults {
     const message: WireResults = {
       type: "results",
-      ids: Float64Array.from(this.#ids),
-      starts: Float64Array.from(this.#starts),
-      runMs: Float64Array.from(this.#runMs),
+      ids: this.#ids,
+      starts: this.#starts,
+      runMs: this.#runMs,
       values: this.#values,
       failures: this.#failures,
     };
@@ -385,11 +385,11 @@ class Outbox {
 
 /** One message per result of a batch. */
 function splitResults(batch: WireResults): WireResults[] {
-  return Array.from(batch.ids, (id, i) => ({
+  return batch.ids.map((id, i) => ({
     type: "results",
-    ids: Float64Array.of(id),
-    starts: Float64Array.of(batch.starts[i]!),
-    runMs: Float64Array.of(batch.runMs[i]!),
+    ids: [id],
+    starts: [batch.starts[i]!],
+    runMs: [batch.runMs[i]!],
     values: [batch.values[i]],
     failures: batch.failures.filter(([at]) => at === i).map(([, failure]) => [0, failure]),
   }));
