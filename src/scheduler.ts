@@ -68,6 +68,12 @@ export const MAX_BATCH = 128;
 /** At most about this many bytes of binary arguments in one message (more: one task). */
 export const MAX_BATCH_BYTES = 256 * 1024;
 
+/**
+ * The automatic chunk size never exceeds this: past a few thousand items a chunk is no
+ * cheaper per item, and smaller chunks let the pool copy one while a worker runs another.
+ */
+export const MAX_CHUNK = 4096;
+
 /** Learns how long each function's items take, to size batches and chunks. */
 export class RunTimeEstimates {
   readonly #perItemMs = new Map<number, number>();
@@ -105,7 +111,7 @@ export class RunTimeEstimates {
       if (perItem === undefined) return 1;
       return clamp(Math.floor(1 / Math.max(perItem, 1e-6)), 1, 4096);
     }
-    let chunk = Math.max(1, Math.ceil(length / (workers * 4)));
+    let chunk = Math.min(MAX_CHUNK, Math.max(1, Math.ceil(length / (workers * 4))));
     if (perItem !== undefined && perItem > 0) {
       chunk = Math.min(chunk, Math.max(1, Math.floor(20 / perItem)));
     } else if (perItem === undefined && length <= workers * 64) {
