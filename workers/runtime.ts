@@ -52,7 +52,11 @@ export function createRuntime(port: RuntimePort): {
   const outbox = new Outbox();
   let running = false;
   let closed = false;
-  let init: Promise<TaskFailure | null> = Promise.resolve(null);
+  /** Start of the task being run, performance.now() ms. */
+  let t0 = 0;
+  let init: Promise<void> = Promise.resolve();
+  let initDone = true;
+  let initFailure: TaskFailure | null = null;
 
   function flush(): void {
     if (outbox.length === 0 || closed) return;
@@ -84,49 +88,63 @@ export function createRuntime(port: RuntimePort): {
     }
   }
 
-  async function drain(): Promise<void> {
+  /**
+   * Runs queued tasks in order. Synchronous as long as tasks are: it leaves only to wait
+   * for a promise (an async task, a module import, the initializer) and is called again
+   * when that settles, so a lone task costs no extra turns of the event loop.
+   */
+  function drain(): void {
     running = true;
-    const initFailure = await init;
-    // One clock read per task: a task starts when the one before it ended.
-    let t0 = performance.now();
+    if (!initDone) {
+      init.then(drain);
+      return;
+    }
+    t0 = performance.now();
     while (head < queue.length) {
       const task = queue[head]!;
-      queue[head++] = undefined as unknown as WireTask;
-      if (cancelled.delete(task.id)) continue;
-      const start = TIME_ORIGIN + t0;
+      if (cancelled.delete(task.id)) {
+        queue[head++] = undefined as unknown as WireTask;
+        continue;
+      }
       let loaded: Loaded | TaskFailure | undefined = initFailure ?? loadedById.get(task.fnId);
       if (loaded === undefined) {
-        // Only a function's first task waits for it to compile or import.
-        loaded = (await functions.get(task.fnId)) ??
-          failure(new Error(`Worker has no function ${task.fnId}`), "task");
-      }
-      let t1: number;
-      if (!("fn" in loaded)) {
-        t1 = performance.now();
-        outbox.fail(task.id, start, t1 - t0, loaded);
-      } else {
-        try {
-          let value = call(loaded.fn, task);
-          if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
-            flush(); // do not hold finished results behind a task that waits
-            value = await value;
-          }
-          t1 = performance.now();
-          outbox.ok(task.id, start, t1 - t0, value);
-        } catch (thrown) {
-          t1 = performance.now();
-          outbox.fail(task.id, start, t1 - t0, describeFailure(thrown, loaded));
+        const pending = functions.get(task.fnId);
+        // Only a function's first task waits for it to import.
+        if (pending) {
+          pending.then(drain);
+          return;
         }
+        loaded = failure(new Error(`Worker has no function ${task.fnId}`), "task");
       }
-      if (head >= (batchEnds[nextEnd] ?? Infinity)) {
-        while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
-        flush();
-        t1 = performance.now();
-      } else if (TIME_ORIGIN + t1 - outbox.since >= FLUSH_MS) {
-        flush();
-        t1 = performance.now();
+      queue[head++] = undefined as unknown as WireTask;
+      const start = TIME_ORIGIN + t0;
+      if (!("fn" in loaded)) {
+        finish(task.id, start, undefined, loaded);
+        continue;
       }
-      t0 = t1;
+      let value: unknown;
+      try {
+        value = call(loaded.fn, task);
+      } catch (thrown) {
+        finish(task.id, start, undefined, describeFailure(thrown, loaded));
+        continue;
+      }
+      if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+        flush(); // do not hold finished results behind a task that waits
+        const fn = loaded;
+        (value as PromiseLike<unknown>).then(
+          (result) => {
+            finish(task.id, start, result, null);
+            drain();
+          },
+          (thrown) => {
+            finish(task.id, start, undefined, describeFailure(thrown, fn));
+            drain();
+          },
+        );
+        return;
+      }
+      finish(task.id, start, value, null);
     }
     queue.length = 0;
     head = 0;
@@ -136,12 +154,35 @@ export function createRuntime(port: RuntimePort): {
     running = false;
   }
 
+  /** Records a task's outcome; sends results at each batch's end (and every few ms). */
+  function finish(id: number, start: number, value: unknown, failed: TaskFailure | null): void {
+    let t1 = performance.now();
+    if (failed === null) outbox.ok(id, start, t1 - t0, value);
+    else outbox.fail(id, start, t1 - t0, failed);
+    if (head >= (batchEnds[nextEnd] ?? Infinity)) {
+      while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
+      flush();
+      t1 = performance.now();
+    } else if (TIME_ORIGIN + t1 - outbox.since >= FLUSH_MS) {
+      flush();
+      t1 = performance.now();
+    }
+    // One clock read per task: the next task starts when this one ended.
+    t0 = t1;
+  }
+
   function define(definition: FunctionDefinition): void {
-    if (functions.has(definition.fnId)) return;
     const fnId = definition.fnId;
+    if (functions.has(fnId)) return;
+    if (definition.kind === "inline") {
+      const loaded = compileInline(definition);
+      loadedById.set(fnId, loaded);
+      functions.set(fnId, Promise.resolve(loaded));
+      return;
+    }
     functions.set(
       fnId,
-      load(definition, moduleCache).then((loaded) => {
+      loadModule(definition, moduleCache).then((loaded) => {
         loadedById.set(fnId, loaded);
         return loaded;
       }),
@@ -154,15 +195,19 @@ export function createRuntime(port: RuntimePort): {
         case "init": {
           if (message.initializer) {
             define(message.initializer);
+            initDone = false;
             const fnId = message.initializer.fnId;
-            init = functions.get(fnId)!.then(async (loaded): Promise<TaskFailure | null> => {
-              if (!("fn" in loaded)) return initializerFailure(loaded);
-              try {
-                await loaded.fn(...message.initArgs);
-                return null;
-              } catch (thrown) {
-                return initializerFailure(describeFailure(thrown, loaded));
+            init = functions.get(fnId)!.then(async (loaded) => {
+              if (!("fn" in loaded)) {
+                initFailure = initializerFailure(loaded);
+              } else {
+                try {
+                  await loaded.fn(...message.initArgs);
+                } catch (thrown) {
+                  initFailure = initializerFailure(describeFailure(thrown, loaded));
+                }
               }
+              initDone = true;
             });
           }
           init.then(() => port.post({ type: "ready" }));
@@ -265,24 +310,27 @@ function describeFailure(thrown: unknown, loaded: Loaded): TaskFailure {
   return { as: "task", thrown: data };
 }
 
-async function load(
-  definition: FunctionDefinition,
+function compileInline(
+  definition: Extract<FunctionDefinition, { kind: "inline" }>,
+): Loaded | TaskFailure {
+  try {
+    return { fn: compile(definition.source), inline: true, name: definition.name };
+  } catch (error) {
+    return failure(
+      new TypeError(
+        `Cannot compile inline task function '${definition.name || "(anonymous)"}': ${
+          (error as Error).message
+        }`,
+      ),
+      "type",
+    );
+  }
+}
+
+async function loadModule(
+  definition: Extract<FunctionDefinition, { kind: "module" }>,
   moduleCache: Map<string, Promise<Record<string, unknown>>>,
 ): Promise<Loaded | TaskFailure> {
-  if (definition.kind === "inline") {
-    try {
-      return { fn: compile(definition.source), inline: true, name: definition.name };
-    } catch (error) {
-      return failure(
-        new TypeError(
-          `Cannot compile inline task function '${definition.name || "(anonymous)"}': ${
-            (error as Error).message
-          }`,
-        ),
-        "type",
-      );
-    }
-  }
   let module = moduleCache.get(definition.url);
   if (!module) {
     // Marked while the module evaluates, so a pool created at its top level (a missing
