@@ -3,15 +3,20 @@ import assert from "node:assert/strict";
 const MAIN = new URL("../bench/main.ts", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
 
-Deno.test("bench/main.ts --quick runs every workload and prints a row for each", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", decodeURIComponent(MAIN.pathname), "--quick"],
+/** Runs `deno task bench` with `args`, as a user would, and collects its output. */
+function bench(...args: string[]): Promise<Deno.CommandOutput> {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", decodeURIComponent(MAIN.pathname), ...args],
     cwd: decodeURIComponent(ROOT.pathname),
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).output();
+}
+
+Deno.test("bench/main.ts --quick runs every workload and prints a row for each", async () => {
+  const output = await bench("--quick");
   const stdout = new TextDecoder().decode(output.stdout);
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 0, `bench failed:\n${stdout}\n${stderr}`);
@@ -28,14 +33,7 @@ Deno.test("bench/main.ts --quick runs every workload and prints a row for each",
 });
 
 Deno.test("bench/main.ts rejects an unknown workload in --only", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", decodeURIComponent(MAIN.pathname), "--only", "W9"],
-    cwd: decodeURIComponent(ROOT.pathname),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const output = await bench("--only", "W9");
   assert.equal(output.code, 2);
   assert.match(new TextDecoder().decode(output.stderr), /no workload W9/);
 });

@@ -104,26 +104,43 @@ Deno.test("Pool process isolation: terminate() and dispose leave no child proces
   assert.deepEqual(pids.filter(exists), []);
 });
 
-for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
-  Deno.test(`Pool process isolation: a parent killed with ${signal} leaves no orphans`, async () => {
-    const parent = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", new URL("./fixtures/process_parent.ts", import.meta.url).pathname],
-      stdout: "piped",
-      stderr: "null",
-      stdin: "null",
-    }).spawn();
-    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let line = "";
-    while (!line.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      line += value;
-    }
-    const { idle, busy } = JSON.parse(line) as { idle: number; busy: number };
-    assert.ok(alive(idle) && alive(busy));
-    parent.kill(signal);
+/**
+ * Starts `fixtures/process_parent.ts` with `flags`, and reads the worker pids it prints as its
+ * first line. `done()` waits for the parent to end and closes its output.
+ */
+async function startParent(flags: string[], args: string[] = []) {
+  const parent = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      ...flags,
+      new URL("./fixtures/process_parent.ts", import.meta.url).pathname,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    line += value;
+  }
+  const done = async () => {
     await parent.status;
     await reader.cancel();
+  };
+  return { parent, workers: JSON.parse(line) as Record<string, number>, done };
+}
+
+for (const signal of ["SIGTERM", "SIGINT", "SIGKILL"] as const) {
+  Deno.test(`Pool process isolation: a parent killed with ${signal} leaves no orphans`, async () => {
+    const { parent, workers, done } = await startParent(["-A"]);
+    const { idle, busy } = workers as { idle: number; busy: number };
+    assert.ok(alive(idle) && alive(busy));
+    parent.kill(signal);
+    await done();
     assert.deepEqual(await survivors([idle, busy]), []);
   });
 }
@@ -133,30 +150,14 @@ Deno.test(
   async () => {
     // --allow-run for Deno only: the pool cannot use setpriv, so the worker relies on its
     // stdin closing. (A worker stuck in a loop then outlives a killed parent: see README.)
-    const parent = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-read",
-        "--allow-env",
-        `--allow-run=${Deno.execPath()}`,
-        new URL("./fixtures/process_parent.ts", import.meta.url).pathname,
-        "--idle-only",
-      ],
-      stdout: "piped",
-      stderr: "null",
-      stdin: "null",
-    }).spawn();
-    const reader = parent.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let line = "";
-    while (!line.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      line += value;
-    }
-    const { idle } = JSON.parse(line) as { idle: number };
+    const { parent, workers, done } = await startParent([
+      "--allow-read",
+      "--allow-env",
+      `--allow-run=${Deno.execPath()}`,
+    ], ["--idle-only"]);
+    const { idle } = workers as { idle: number };
     parent.kill("SIGKILL");
-    await parent.status;
-    await reader.cancel();
+    await done();
     assert.deepEqual(await survivors([idle]), []);
   },
 );
