@@ -72,7 +72,7 @@ function dashboardShown(text: string): string | false {
     workers.length >= 2 &&
     /─ throughput +\d[\d.]* tasks\/s/.test(text) &&
     /^ +\S+\/s .*[▁▂▃▄▅▆▇█]/m.test(text) && // a sparkline with its scale
-    /^ \d\d:\d\d:\d\d w\d+ +(readSecret|parseReading) +✗ /m.test(text);
+    /^ \d\d:\d\d:\d\d w\d+ +(readSecret|parseReading) +(NotCapable|SyntaxError): /m.test(text);
   return ok && text;
 }
 

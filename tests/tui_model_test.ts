@@ -45,7 +45,7 @@ function taskEnd(
   workerId: number,
   time: number,
   runMs: number,
-  error?: { name: string; message: string },
+  error?: { name: string; message: string; cause?: string },
 ): PoolEventRecord {
   return {
     type: "taskend",
@@ -151,6 +151,19 @@ Deno.test("reduce() lists errors newest first, keeps the last MAX_ERRORS, and re
   assert.equal(state.view.errors[0]!.name, "WorkerCrashError");
   assert.equal(state.view.errors[0]!.message, "out of memory");
   assert.equal(state.view.errors[1]!.message, `failure ${MAX_ERRORS + 4}`);
+});
+
+Deno.test("reduce() names a task's error by what the task threw", () => {
+  const state = run(events(
+    taskEnd(1, T0, 1, { name: "TaskError", message: "denied", cause: "NotCapable" }),
+    taskEnd(1, T0 + 1, 1, { name: "TaskError", message: "a thrown string" }),
+    taskEnd(1, T0 + 2, 1, { name: "TimeoutError", message: "too slow" }),
+  ));
+  assert.deepEqual(state.view.errors.map((e) => e.name), [
+    "TimeoutError",
+    "TaskError",
+    "NotCapable",
+  ]);
 });
 
 Deno.test("reduce() adds a worker on workerspawn and marks it gone on workerexit", () => {

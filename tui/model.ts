@@ -251,7 +251,10 @@ function reduceEvents(
             time: d.time,
             task: d.task,
             workerId: d.workerId,
-            name: d.error?.name ?? "Error",
+            // A task's own error is shown by what it threw (NotCapable, SyntaxError, …).
+            name: d.error?.name === "TaskError" && d.error.cause
+              ? d.error.cause
+              : d.error?.name ?? "Error",
             message: d.error?.message ?? "",
           });
         }

@@ -29,7 +29,7 @@ export const ErrorList = memo(function ErrorList({ errors, width, maxRows }: Err
           <Text dimColor>{` ${clock(error.time)} `}</Text>
           <Text dimColor>{fit(error.workerId >= 0 ? `w${error.workerId}` : "-", 4)}</Text>
           <Text>{fit(error.task, taskWidth)}</Text>
-          {/* Every task failure is a TaskError; only other kinds (crash, timeout) say so. */}
+          {/* A task's failure shows what it threw; a bare TaskError (a thrown string) a ✗. */}
           <Text color="red">{error.name === "TaskError" ? " ✗ " : ` ${error.name}: `}</Text>
           <Text>{oneLine(error.message)}</Text>
         </Text>
