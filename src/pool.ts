@@ -1095,14 +1095,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
     if (worker.inflight.length === 0) {
       worker.inflightMs = 0;
       worker.state = worker.state === "starting" ? "starting" : "idle";
-      worker.idleSince = wallClock();
       if (worker.sent >= this.#maxTasksPerWorker) {
         this.#retire(worker, "recycled");
       } else if (worker.draining) {
         this.#retire(worker, "rebalanced");
-      } else if (this.#idleTimeout !== undefined) this.#armIdleSweep();
+      } else if (this.#idleTimeout !== undefined) {
+        worker.idleSince = wallClock();
+        this.#armIdleSweep();
+      }
     } else this.#markStarted(worker);
-    this.#scheduleDispatch();
+    if (this.#queued > 0) this.#scheduleDispatch();
   }
 
   /** The head of a worker's in-flight tasks is the one it runs now. */
@@ -1173,10 +1175,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     for (const lane of this.#lanes.values()) {
       if (lane.queue.length === 0) continue;
       this.#ensureWorkers(lane);
-      const accepting = [...lane.workers].filter((w) => w.accepting);
-      for (const worker of accepting) {
+      let accepting = 0;
+      for (const worker of lane.workers) if (worker.accepting) accepting++;
+      for (const worker of lane.workers) {
         if (lane.queue.length === 0) break;
-        this.#fill(worker, lane, accepting.length);
+        if (worker.accepting) this.#fill(worker, lane, accepting);
       }
     }
   }

@@ -162,7 +162,7 @@ export function createRuntime(port: RuntimePort): {
     if (head >= (batchEnds[nextEnd] ?? Infinity)) {
       while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
       flush();
-      t1 = performance.now();
+      if (head < queue.length) t1 = performance.now();
     } else if (TIME_ORIGIN + t1 - outbox.since >= FLUSH_MS) {
       flush();
       t1 = performance.now();
