@@ -34,9 +34,10 @@ export function parseArgs(args: readonly string[]): TuiOptions {
   const program = new Command()
     .name("deno task tui")
     .description(
-      "Live terminal dashboard of a seed pool: workers, throughput, queue, latency, errors.\n\n" +
-        'With no options it starts a built-in demo: a local pool named "demo" running Monte\n' +
-        "Carlo π, squares, tasks of uneven length, a failing task and a permission-denied task.\n\n" +
+      "Live terminal dashboard of a seed pool: workers, throughput, queue, latency,\nerrors.\n\n" +
+        'With no options it starts a built-in demo: a local pool named "demo" running\n' +
+        "Monte Carlo π, squares, tasks of uneven length, a failing task and a\n" +
+        "permission-denied task.\n\n" +
         "To watch your own pool, serve it from your program and connect from a terminal:\n" +
         '  import { serveMonitor } from "@seed/pool/monitor";\n' +
         "  const monitor = serveMonitor(pool);   // monitor.url: http://127.0.0.1:PORT/\n" +
