@@ -15,7 +15,7 @@
 
 import { deserialize, serialize } from "node:v8";
 import { FrameDecoder } from "../src/_frames.ts";
-import { createRuntime } from "./runtime.ts";
+import { createRuntime, interceptDeaths } from "./runtime.ts";
 import type { ToWorker } from "../src/protocol.ts";
 
 /** How often the parent process is checked, ms. */
@@ -60,20 +60,7 @@ for (const method of ["log", "info", "debug", "dir", "dirxml", "table"] as const
 Object.defineProperty(stdout, "writeSync", { value: (p: Uint8Array) => Deno.stderr.writeSync(p) });
 Object.defineProperty(stdout, "write", { value: (p: Uint8Array) => Deno.stderr.write(p) });
 
-globalThis.addEventListener("error", (event) => {
-  event.preventDefault();
-  runtime.crash(event.error ?? new Error(event.message));
-});
-globalThis.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  runtime.crash(event.reason);
-});
-globalThis.close = () => runtime.crash(new Error("The task called close()"));
-Deno.exit = ((code?: number) => {
-  runtime.crash(new Error(`The task called Deno.exit(${code ?? ""})`));
-  // Deno.exit never returns; stop the task here as the real one would.
-  throw new Error("Worker exited");
-}) as typeof Deno.exit;
+interceptDeaths(runtime, "close");
 
 // The pool's process died without closing stdin (it cannot, if it was SIGKILLed while
 // this process held a copy of the pipe): being re-parented says so.

@@ -34,6 +34,33 @@ const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
 const TIME_ORIGIN = performance.timeOrigin;
 
+/**
+ * Turns every way a worker can die on its own — an uncaught error, an unhandled rejection,
+ * `close()`, `Deno.exit()` — into `runtime.crash` first, so the pool fails exactly the task
+ * that was running (and, for the last two, learns why).
+ */
+export function interceptDeaths(
+  runtime: { crash(thrown: unknown): void },
+  closeName: string,
+): void {
+  globalThis.addEventListener("error", (event) => {
+    event.preventDefault();
+    runtime.crash(event.error ?? new Error(event.message));
+  });
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    runtime.crash(event.reason);
+  });
+  (globalThis as { close?: () => void }).close = () => {
+    runtime.crash(new Error(`The task called ${closeName}()`));
+  };
+  Deno.exit = ((code?: number) => {
+    runtime.crash(new Error(`The task called Deno.exit(${code ?? ""})`));
+    // Deno.exit never returns; stop the task here as the real one would.
+    throw new Error("Worker exited");
+  }) as typeof Deno.exit;
+}
+
 /** Creates the runtime; feed it every message from the pool with `receive`. */
 export function createRuntime(port: RuntimePort): {
   receive(message: ToWorker): void;

@@ -10,7 +10,7 @@
 /// <reference no-default-lib="true" />
 /// <reference lib="deno.worker" />
 
-import { createRuntime } from "./runtime.ts";
+import { createRuntime, interceptDeaths } from "./runtime.ts";
 import type { ToWorker } from "../src/protocol.ts";
 
 const realClose = self.close.bind(self);
@@ -22,18 +22,4 @@ const runtime = createRuntime({
 
 self.onmessage = (event: MessageEvent<ToWorker>) => runtime.receive(event.data);
 
-self.addEventListener("error", (event) => {
-  event.preventDefault();
-  runtime.crash(event.error ?? new Error(event.message));
-});
-self.addEventListener("unhandledrejection", (event) => {
-  event.preventDefault();
-  runtime.crash(event.reason);
-});
-
-self.close = () => runtime.crash(new Error("The task called self.close()"));
-Deno.exit = ((code?: number) => {
-  runtime.crash(new Error(`The task called Deno.exit(${code ?? ""})`));
-  // Deno.exit never returns; stop the task here as the real one would.
-  throw new Error("Worker exited");
-}) as typeof Deno.exit;
+interceptDeaths(runtime, "self.close");
