@@ -58,21 +58,6 @@ function configFlags(): string[] {
   return configFlag;
 }
 
-/**
- * A task module URL registered before the pool's workers start is in every process
- * worker's start-up graph, so no worker has to be restarted to load it.
- *
- * @example
- * ```ts
- * import { registerTaskModule } from "./process_transport.ts";
- *
- * registerTaskModule(new URL("../tests/fixtures/math.ts", import.meta.url).href);
- * ```
- */
-export function registerTaskModule(url: string): void {
-  rememberTaskModule(url);
-}
-
 /** The worker's main module: the entry, and the task modules it could not otherwise load. */
 function mainModule(modules: readonly string[]): string {
   return entryWithModules(ENTRY_URL, modules);
@@ -500,25 +485,3 @@ function exitError(child: Child, status: Deno.CommandStatus, memoryLimitMb?: num
  * ```
  */
 export const processTransport: TransportFactory = (options) => new ProcessTransport(options);
-
-/**
- * The command line (without the main module) a process worker is started with for a
- * permission set and heap limit: `run --no-prompt`, the config, the `--allow-*` flags,
- * `--cached-only` without import permission, and the V8 heap flag.
- *
- * @example
- * ```ts
- * import { processWorkerArgs } from "./process_transport.ts";
- * import { canonicalPermissions } from "./permissions.ts";
- *
- * console.log(processWorkerArgs(canonicalPermissions({ read: ["/data"] }), 256));
- * // ["run", "--no-prompt", …, "--allow-read=/data", "--cached-only",
- * //  "--v8-flags=--max-old-space-size=256"]
- * ```
- */
-export function processWorkerArgs(
-  permissions: CanonicalPermissions | undefined,
-  memoryLimitMb?: number,
-): string[] {
-  return workerArgs(permissions, memoryLimitMb);
-}
