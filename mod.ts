@@ -34,6 +34,8 @@ export {
 } from "./src/errors.ts";
 export { type Task, type TaskFn, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
 export {
+  type CanonicalPermissions,
+  PERMISSION_NAMES,
   type PermissionName,
   type Permissions,
   type PermissionsKey,

@@ -28,5 +28,6 @@ export type {
   MonitorMessage,
   PoolEventRecord,
   PoolWatch,
+  TaskEventType,
   WatchOptions,
 } from "./src/watch.ts";

@@ -15,9 +15,11 @@ export type WorkerState = "starting" | "idle" | "busy" | "exiting";
 
 /** `workerspawn`: a worker was created. */
 export interface WorkerSpawnDetail {
+  /** The worker's id, unique within its pool. */
   readonly workerId: number;
   /** The canonical key of the worker's permission set (see `permissionsKey`). */
   readonly permissions: PermissionsKey;
+  /** A Web Worker thread (`"worker"`) or a Deno subprocess (`"process"`). */
   readonly isolation: Isolation;
   /** Wall-clock time, ms since the epoch. */
   readonly time: number;
@@ -35,57 +37,80 @@ export type WorkerExitReason =
 
 /** `workerexit`: a worker is gone. */
 export interface WorkerExitDetail {
+  /** The worker's id, unique within its pool. */
   readonly workerId: number;
+  /** Why it went away. */
   readonly reason: WorkerExitReason;
   /** The crash message when `reason` is `"crashed"`. */
   readonly error?: string;
+  /** When it happened, ms since the epoch. */
   readonly time: number;
 }
 
 /** `taskqueued`: a task (one call, or one chunk of a map) entered the queue. */
 export interface TaskQueuedDetail {
+  /** The task's id, unique within its pool. */
   readonly taskId: number;
   /** The function's name (inline) or `module#export` (task module). */
   readonly task: string;
   /** How many items of a map this task carries (1 for apply). */
   readonly items: number;
+  /** Tasks waiting for a worker, this one included. */
   readonly queued: number;
+  /** When it happened, ms since the epoch. */
   readonly time: number;
 }
 
 /** `taskstart`: a task began to run on a worker. */
 export interface TaskStartDetail {
+  /** The task's id, unique within its pool. */
   readonly taskId: number;
+  /** The function's name (inline) or export name (task module). */
   readonly task: string;
+  /** The worker's id, unique within its pool. */
   readonly workerId: number;
+  /** Time from queued to started, ms. */
   readonly waitMs: number;
+  /** When it happened, ms since the epoch. */
   readonly time: number;
 }
 
 /** `taskend`: a task finished, well or not. */
 export interface TaskEndDetail {
+  /** The task's id, unique within its pool. */
   readonly taskId: number;
+  /** The function's name (inline) or export name (task module). */
   readonly task: string;
   /** The worker that ran it, or -1 when it never reached one (cancelled while queued). */
   readonly workerId: number;
+  /** Whether the task succeeded. */
   readonly ok: boolean;
   /**
    * The error's class and message when `ok` is false; `cause` is the name of what the task
    * threw (for a `TaskError`: `"NotCapable"`, `"RangeError"`, …).
    */
   readonly error?: { readonly name: string; readonly message: string; readonly cause?: string };
+  /** Time from queued to started, ms. */
   readonly waitMs: number;
+  /** Time the task ran, ms. */
   readonly runMs: number;
+  /** How many items of a map the task carried (1 for apply). */
   readonly items: number;
+  /** When it happened, ms since the epoch. */
   readonly time: number;
 }
 
 /** The events of a `Pool`, by type. */
 export interface PoolEventMap {
+  /** A worker was created. */
   workerspawn: CustomEvent<WorkerSpawnDetail>;
+  /** A worker is gone. */
   workerexit: CustomEvent<WorkerExitDetail>;
+  /** A task entered the queue. */
   taskqueued: CustomEvent<TaskQueuedDetail>;
+  /** A task began to run on a worker. */
   taskstart: CustomEvent<TaskStartDetail>;
+  /** A task finished, well or not. */
   taskend: CustomEvent<TaskEndDetail>;
 }
 

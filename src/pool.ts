@@ -655,6 +655,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     listener: ((event: PoolEventMap[K]) => void) | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
+  /** Listens to any event, by name. */
   override addEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,
@@ -683,6 +684,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     listener: ((event: PoolEventMap[K]) => void) | null,
     options?: boolean | EventListenerOptions,
   ): void;
+  /** Stops listening to any event, by name. */
   override removeEventListener(
     type: string,
     listener: EventListenerOrEventListenerObject | null,

@@ -10,19 +10,27 @@ import type { PermissionsKey } from "./permissions.ts";
 
 /** p50/p95/p99 of a latency, in ms, over the most recent tasks (0 when there were none). */
 export interface LatencySummary {
+  /** The median. */
   readonly p50: number;
+  /** The 95th percentile. */
   readonly p95: number;
+  /** The 99th percentile. */
   readonly p99: number;
 }
 
 /** One worker, as `stats()` sees it. */
 export interface WorkerStats {
+  /** The worker's id, as in events. */
   readonly id: number;
+  /** Starting, idle, busy or exiting. */
   readonly state: WorkerState;
   /** The canonical key of its permission set (see `permissionsKey`). */
   readonly permissions: PermissionsKey;
+  /** A Web Worker thread (`"worker"`) or a Deno subprocess (`"process"`). */
   readonly isolation: Isolation;
+  /** Tasks it finished well. */
   readonly tasksCompleted: number;
+  /** Tasks that failed on it. */
   readonly tasksFailed: number;
   /** Time spent running tasks since the worker started, ms. */
   readonly busyMs: number;
@@ -37,21 +45,29 @@ export type PoolState = "running" | "closing" | "terminated";
 
 /** A snapshot of a pool: what `stats()` returns and what the dashboard draws. */
 export interface PoolStats {
+  /** The pool's name (the `name` option, or `pool-N`). */
   readonly name: string;
+  /** The most workers the pool runs at once. */
   readonly size: number;
+  /** A Web Worker thread (`"worker"`) or a Deno subprocess (`"process"`). */
   readonly isolation: Isolation;
+  /** `"running"`, `"closing"` (after `close()`) or `"terminated"`. */
   readonly state: PoolState;
+  /** Every live worker. */
   readonly workers: readonly WorkerStats[];
   /** Tasks waiting for a worker. */
   readonly queued: number;
   /** Tasks sent to a worker and not finished. */
   readonly running: number;
+  /** Tasks finished well since the pool started. */
   readonly completed: number;
+  /** Tasks failed since the pool started. */
   readonly failed: number;
   /** Tasks finished per second over the recent window. */
   readonly throughput: number;
   /** Share of the pool's capacity (`size` workers) busy over the recent window, 0..1. */
   readonly utilization: number;
+  /** Wait (queued to started) and run time percentiles, ms. */
   readonly latency: { readonly waitMs: LatencySummary; readonly runMs: LatencySummary };
   /** Time since the pool was created, ms. */
   readonly uptimeMs: number;

@@ -9,8 +9,6 @@
 import { rememberTaskModule } from "./_task_modules.ts";
 import type { FunctionDefinition } from "./protocol.ts";
 
-declare const taskTypes: unique symbol;
-
 /**
  * A reference to a function exported by a task module. The worker imports the module and
  * calls the export; the phantom types carry its parameters and result to `apply`/`map`.
@@ -20,8 +18,11 @@ export interface TaskRef<A extends unknown[] = unknown[], R = unknown> {
   readonly module: string;
   /** The export's name. */
   readonly exportName: string;
-  /** Phantom, never set at run time: a function type, so arguments check as a call's do. */
-  readonly [taskTypes]?: (...args: A) => R;
+  /**
+   * Phantom, never set at run time: the export's call signature, so `apply`/`map` check
+   * arguments and infer results as a call would.
+   */
+  readonly "~signature"?: (...args: A) => R;
 }
 
 /** An inline function or a task module reference taking `A` and giving `R`. */
