@@ -52,6 +52,15 @@ import { processTransport } from "./process_transport.ts";
 import { rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
+import { binaryBytes, collect, transfersIn } from "./_payload.ts";
+import {
+  checkArgumentLists,
+  checkCallOptions,
+  checkIterable,
+  nonNegativeInteger,
+  nonNegativeNumber,
+  positiveInteger,
+} from "./_validate.ts";
 
 /** Options of `new Pool(options)`. */
 export interface PoolOptions {
@@ -1469,126 +1478,4 @@ function errorSummary(error: unknown): { name: string; message: string; cause?: 
 function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
-}
-
-function positiveInteger(value: unknown, name: string, action = "create pool"): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a number: current value is ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a positive integer: current value is ${value}`,
-    );
-  }
-  return value;
-}
-
-function nonNegativeInteger(value: unknown, name: string): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot create pool as '${name}' must be a number: current value is ${typeof value}`,
-    );
-  }
-  if (!Number.isInteger(value) || value < 0) {
-    throw new RangeError(
-      `Cannot create pool as '${name}' must be a non-negative integer: current value is ${value}`,
-    );
-  }
-  return value;
-}
-
-function nonNegativeNumber(value: unknown, name: string, action = "create pool"): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `Cannot ${action} as '${name}' must be a number: current value is ${typeof value}`,
-    );
-  }
-  if (!(value >= 0) || value === Infinity) {
-    throw new RangeError(
-      `Cannot ${action} as '${name}' must be a non-negative number: current value is ${value}`,
-    );
-  }
-  return value;
-}
-
-function checkCallOptions(options: MapOptions | undefined, method: string): void {
-  if (options === undefined) return;
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot ${method} as 'options' must be an object`);
-  }
-  if (options.chunksize !== undefined) positiveInteger(options.chunksize, "chunksize", method);
-  if (options.timeout !== undefined) nonNegativeNumber(options.timeout, "timeout", method);
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new TypeError(`Cannot ${method} as 'signal' must be an AbortSignal`);
-  }
-  if (options.transfer !== undefined && !Array.isArray(options.transfer)) {
-    throw new TypeError(`Cannot ${method} as 'transfer' must be an array of transferables`);
-  }
-}
-
-function checkIterable(iterable: unknown, method: string): void {
-  const ok = iterable !== null && iterable !== undefined &&
-    (typeof (iterable as Iterable<unknown>)[Symbol.iterator] === "function" ||
-      typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function");
-  if (!ok || typeof iterable === "string") {
-    throw new TypeError(
-      `Cannot ${method} as 'iterable' must be an Iterable or AsyncIterable (not a string): ` +
-        `current value is ${iterable === null ? "null" : typeof iterable}`,
-    );
-  }
-}
-
-function checkArgumentLists(items: readonly unknown[], method: string): void {
-  for (let i = 0; i < items.length; i++) {
-    if (!Array.isArray(items[i])) {
-      throw new TypeError(
-        `Cannot ${method} as item ${i} must be an array of arguments: current value is ` +
-          `${typeof items[i]}`,
-      );
-    }
-  }
-}
-
-async function collect(iterable: Iterable<unknown> | AsyncIterable<unknown>): Promise<unknown[]> {
-  if (Symbol.asyncIterator in iterable) {
-    const items: unknown[] = [];
-    for await (const item of iterable as AsyncIterable<unknown>) items.push(item);
-    return items;
-  }
-  return Array.from(iterable as Iterable<unknown>);
-}
-
-/**
- * Roughly how many bytes of binary data (ArrayBuffers and their views) a task's arguments
- * hold at the top level, sampling long lists: enough to keep big payloads apart.
- */
-function binaryBytes(args: readonly unknown[]): number {
-  const n = args.length;
-  const step = n > 64 ? Math.floor(n / 64) : 1;
-  let bytes = 0;
-  for (let i = 0; i < n; i += step) {
-    const value = args[i];
-    if (typeof value === "object" && value !== null) {
-      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) bytes += value.byteLength;
-    }
-  }
-  return bytes * step;
-}
-
-/** The transferables among a chunk's items (the item itself, or its buffer). */
-function transfersIn(items: readonly unknown[], transfer: Transferable[]): Transferable[] {
-  const wanted = new Set<unknown>(transfer);
-  const found = new Set<Transferable>();
-  const visit = (value: unknown, depth: number) => {
-    if (value === null || typeof value !== "object" || depth > 2) return;
-    if (wanted.has(value)) found.add(value as Transferable);
-    if (ArrayBuffer.isView(value) && wanted.has(value.buffer)) {
-      found.add(value.buffer as Transferable);
-    }
-    if (Array.isArray(value)) { for (const v of value) visit(v, depth + 1); }
-  };
-  for (const item of items) visit(item, 0);
-  return [...found];
 }
