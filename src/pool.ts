@@ -5,20 +5,9 @@
  * @module
  */
 
-import {
-  PoolClosedError,
-  QueueFullError,
-  TimeoutError,
-  toCallerError,
-  WorkerCrashError,
-} from "./errors.ts";
-import type {
-  Isolation,
-  PoolEventMap,
-  PoolEventType,
-  WorkerExitReason,
-  WorkerState,
-} from "./events.ts";
+import { Dispatcher } from "./dispatcher.ts";
+import { PoolClosedError, TimeoutError } from "./errors.ts";
+import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
 import {
   assertPermissionsGrantable,
   assertWorkerOptionsEnabled,
@@ -27,7 +16,7 @@ import {
   type Permissions,
   permissionsKey,
 } from "./permissions.ts";
-import type { CallMode, FromWorker, FunctionDefinition, WireResults } from "./protocol.ts";
+import type { CallMode } from "./protocol.ts";
 import {
   ApplyJob,
   AsyncResult,
@@ -36,23 +25,12 @@ import {
   type ResultCallbacks,
   StreamJob,
 } from "./results.ts";
-import {
-  BATCH_TARGET_MS,
-  type Job,
-  Lane,
-  MAX_BATCH,
-  MAX_BATCH_BYTES,
-  MAX_IN_FLIGHT,
-  type PendingTask,
-  RunTimeEstimates,
-} from "./scheduler.ts";
-import { type PoolState, type PoolStats, StatsRecorder, type WorkerStats } from "./stats.ts";
-import { FunctionTable, type Task, type TaskFn, taskName, type TaskRef } from "./task.ts";
+import { type Job, type Lane, RunTimeEstimates } from "./scheduler.ts";
+import { type PoolState, type PoolStats, StatsRecorder } from "./stats.ts";
+import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
-import { rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
-import { WorkerHandle } from "./worker_handle.ts";
-import { binaryBytes, collect, transfersIn } from "./_payload.ts";
+import { collect, transfersIn } from "./_payload.ts";
 import {
   checkArgumentLists,
   checkCallOptions,
@@ -130,9 +108,6 @@ const POOL_OPTION_NAMES = new Set([
   "transport",
 ]);
 
-/** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
-const EAGER_DISPATCH = 64;
-
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
@@ -159,12 +134,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #name: string;
   readonly #isolation: Isolation;
   readonly #defaultLane: Lane;
-  readonly #lanes = new Map<string, Lane>();
-  readonly #workers = new Set<WorkerHandle>();
-  readonly #inflight = new Map<number, PendingTask>();
   readonly #jobs = new Set<Job>();
   readonly #jobCleanups = new Map<Job, () => void>();
-  readonly #exiting = new Set<Promise<void>>();
   readonly #functions = new FunctionTable();
   readonly #estimates = new RunTimeEstimates();
   readonly #recorder: StatsRecorder;
@@ -175,29 +146,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
     taskstart: 0,
     taskend: 0,
   };
-  readonly #initializer: FunctionDefinition | null;
-  readonly #initArgs: readonly unknown[];
-  readonly #maxTasksPerWorker: number;
-  readonly #maxQueue: number;
-  readonly #idleTimeout: number | undefined;
-  readonly #memoryLimitMb: number | undefined;
-  readonly #transport: TransportFactory;
+  readonly #dispatcher: Dispatcher;
   readonly #createdAt = wallClock();
   #state: PoolState = "running";
-  #liveWorkers = 0;
-  #queued = 0;
-  #nextTaskId = 1;
-  #nextWorkerId = 1;
-  #dispatchScheduled = false;
-  #sinceDispatch = 0;
-  /** The lane a draining worker's slot is promised to. */
-  #slotReservedFor: Lane | null = null;
-  #submitTime = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #drained: (() => void) | null = null;
   readonly #host: JobHost = {
     settled: (job) => this.#settled(job),
-    cancel: (tasks) => this.#cancelTasks(tasks),
+    cancel: (tasks) => this.#dispatcher.cancel(tasks),
   };
 
   /**
@@ -244,36 +199,53 @@ export class Pool extends EventTarget implements AsyncDisposable {
       );
     }
     this.#isolation = isolation;
-    this.#maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
+    const maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
         options.maxTasksPerWorker === Infinity
       ? Infinity
       : positiveInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
-    this.#maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
+    const maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
       ? Infinity
       : nonNegativeInteger(options.maxQueue, "maxQueue");
-    this.#idleTimeout = options.idleTimeout === undefined
+    const idleTimeout = options.idleTimeout === undefined
       ? undefined
       : nonNegativeNumber(options.idleTimeout, "idleTimeout");
-    this.#memoryLimitMb = options.memoryLimitMb === undefined
+    const memoryLimitMb = options.memoryLimitMb === undefined
       ? undefined
       : positiveInteger(options.memoryLimitMb, "memoryLimitMb");
-    this.#transport = options.transport ?? this.#defaultTransport();
-    this.#initializer = options.initializer === undefined
+    const initializer = options.initializer === undefined
       ? null
       : this.#functions.resolve(options.initializer, "initializer");
-    this.#initArgs = options.initArgs ?? [];
-    if (!Array.isArray(this.#initArgs)) {
+    const initArgs = options.initArgs ?? [];
+    if (!Array.isArray(initArgs)) {
       throw new TypeError(`Cannot create pool as 'initArgs' must be an array`);
     }
     try {
-      structuredClone(this.#initArgs);
+      structuredClone(initArgs);
     } catch (error) {
       throw new TypeError(
         `Cannot create pool as 'initArgs' cannot be structured-cloned: ${(error as Error).message}`,
       );
     }
-    this.#defaultLane = this.#laneFor(options.permissions, "permissions");
     this.#recorder = new StatsRecorder(this.#createdAt);
+    this.#dispatcher = new Dispatcher({
+      size: this.#size,
+      isolation,
+      transport: options.transport ??
+        (isolation === "worker" ? webWorkerTransport : processTransport),
+      initializer,
+      initArgs,
+      maxTasksPerWorker,
+      maxQueue,
+      idleTimeout,
+      memoryLimitMb,
+      estimates: this.#estimates,
+      recorder: this.#recorder,
+      events: {
+        listening: this.#listening,
+        emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
+      },
+    });
+    this.#defaultLane = this.#laneFor(options.permissions, "permissions");
   }
 
   /** The pool's name, as in metrics and the dashboard. */
@@ -561,7 +533,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
         };
       });
     }
-    while (this.#exiting.size > 0) await Promise.all(this.#exiting);
+    await this.#dispatcher.exited();
   }
 
   /**
@@ -581,16 +553,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   async terminate(): Promise<void> {
     if (this.#state !== "terminated") {
       this.#state = "terminated";
-      if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-      for (const lane of this.#lanes.values()) {
-        for (const task of lane.queue) if (task.state === "queued") task.state = "done";
-        lane.queue.clear();
-      }
-      this.#queued = 0;
-      for (const worker of [...this.#workers]) this.#retire(worker, "terminated", false);
+      this.#dispatcher.stop();
       const error = new PoolClosedError("The pool was terminated before the task finished");
-      for (const task of this.#inflight.values()) task.state = "done";
-      this.#inflight.clear();
       for (const job of [...this.#jobs]) job.fail(null, error);
       this.#maybeDrained();
     }
@@ -622,32 +586,17 @@ export class Pool extends EventTarget implements AsyncDisposable {
    */
   stats(): PoolStats {
     const now = wallClock();
-    const busy = new Map<number, number>();
-    for (const worker of this.#workers) busy.set(worker.id, this.#busyMs(worker, now));
-    const rates = this.#recorder.rates(now, busy, this.#size);
-    const workers: WorkerStats[] = [];
-    for (const worker of this.#workers) {
-      const head = worker.inflight.peek();
-      workers.push({
-        id: worker.id,
-        state: worker.state,
-        permissions: worker.lane.key,
-        isolation: this.#isolation,
-        tasksCompleted: worker.tasksCompleted,
-        tasksFailed: worker.tasksFailed,
-        busyMs: busy.get(worker.id) ?? 0,
-        utilization: rates.perWorker.get(worker.id) ?? 0,
-        currentTask: head ? taskName(head.definition) : null,
-      });
-    }
+    const workerStats = this.#dispatcher.workerStats(now);
+    const rates = this.#recorder.rates(now, workerStats.busy, this.#size);
+    const workers = workerStats.list(rates.perWorker);
     return {
       name: this.#name,
       size: this.#size,
       isolation: this.#isolation,
       state: this.#state,
       workers,
-      queued: this.#queued,
-      running: this.#inflight.size,
+      queued: this.#dispatcher.queued,
+      running: this.#dispatcher.running,
       completed: this.#recorder.completed,
       failed: this.#recorder.failed,
       throughput: rates.throughput,
@@ -733,11 +682,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
       ? this.#defaultLane
       : this.#laneFor(options.permissions, "options.permissions");
     const job = new ApplyJob<R>(this.#host, callbacks);
-    const task = this.#newTask(job, 0, definition, "apply", args, 1, options?.transfer, lane);
-    this.#assertQueueRoom(1, method);
+    const task = this.#dispatcher.newTask(
+      job,
+      0,
+      definition,
+      "apply",
+      args,
+      1,
+      options?.transfer,
+      lane,
+    );
+    this.#dispatcher.assertQueueRoom(1, method);
     job.task = task;
     this.#jobs.add(job);
-    this.#enqueue(task);
+    this.#dispatcher.enqueue(task);
     if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
     return job;
   }
@@ -766,12 +724,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
       const chunksize = options?.chunksize ??
         this.#estimates.chunksize(definition.fnId, items.length, this.#size);
       const chunks = Math.ceil(items.length / chunksize);
-      this.#assertQueueRoom(chunks, method);
+      this.#dispatcher.assertQueueRoom(chunks, method);
       job.expect(items.length);
       for (let start = 0; start < items.length; start += chunksize) {
         const chunk = items.slice(start, start + chunksize);
         const transfer = options?.transfer ? transfersIn(chunk, options.transfer) : undefined;
-        const task = this.#newTask(
+        const task = this.#dispatcher.newTask(
           job,
           start,
           definition,
@@ -782,7 +740,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
           lane,
         );
         job.add(task);
-        this.#enqueue(task);
+        this.#dispatcher.enqueue(task);
       }
     };
     const fail = (error: unknown) => job.fail(null, error);
@@ -832,9 +790,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
         if (this.#state === "terminated") {
           throw new PoolClosedError("The pool was terminated before the input was read");
         }
-        this.#assertQueueRoom(1, method);
+        this.#dispatcher.assertQueueRoom(1, method);
         const transfer = options?.transfer ? transfersIn(items, options.transfer) : undefined;
-        const task = this.#newTask(
+        const task = this.#dispatcher.newTask(
           job,
           index,
           definition,
@@ -844,7 +802,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
           transfer,
           lane,
         );
-        this.#enqueue(task);
+        this.#dispatcher.enqueue(task);
         return task;
       },
     );
@@ -852,52 +810,6 @@ export class Pool extends EventTarget implements AsyncDisposable {
     if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
     job.start();
     return job;
-  }
-
-  #newTask(
-    job: Job,
-    index: number,
-    definition: FunctionDefinition,
-    mode: CallMode,
-    args: readonly unknown[],
-    items: number,
-    transfer: Transferable[] | undefined,
-    lane: Lane,
-  ): PendingTask {
-    return {
-      id: this.#nextTaskId++,
-      job,
-      index,
-      definition,
-      mode,
-      args,
-      transfer,
-      items,
-      lane,
-      queuedAt: this.#submitClock(),
-      state: "queued",
-      worker: null,
-      expectedMs: 0,
-      startedAt: 0,
-      bytes: binaryBytes(args),
-    };
-  }
-
-  #enqueue(task: PendingTask): void {
-    task.lane.queue.push(task);
-    this.#queued++;
-    if (this.#listening.taskqueued) {
-      this.#emit("taskqueued", {
-        taskId: task.id,
-        task: taskName(task.definition),
-        items: task.items,
-        queued: this.#queued,
-        time: task.queuedAt,
-      });
-    }
-    // A long loop of submits: send what has gathered now, so workers start during the loop.
-    if (++this.#sinceDispatch >= EAGER_DISPATCH) this.#dispatch();
-    this.#scheduleDispatch();
   }
 
   /** Wires `signal` and `timeout` to the job; undone when the job settles. */
@@ -934,14 +846,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
   /** Closing and nothing left: let the workers go and wake `join()`. */
   #maybeDrained(): void {
     if (this.#state === "running" || this.#jobs.size > 0) return;
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    for (const worker of [...this.#workers]) this.#retire(worker, "closed", false);
+    this.#dispatcher.retireAll();
     const drained = this.#drained;
     this.#drained = null;
     drained?.();
   }
 
-  // ---- lanes and workers ---------------------------------------------------------------
+  // ---- lanes -------------------------------------------------------------------------
 
   #laneFor(permissions: Permissions | undefined, where: string): Lane {
     let canonical: CanonicalPermissions | undefined = undefined;
@@ -954,452 +865,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       }
     }
     const key = canonical === undefined ? "inherit" : permissionsKey(canonical);
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = new Lane(key, canonical);
-      this.#lanes.set(key, lane);
-    }
-    return lane;
-  }
-
-  #defaultTransport(): TransportFactory {
-    return this.#isolation === "worker" ? webWorkerTransport : processTransport;
-  }
-
-  #spawn(lane: Lane): WorkerHandle {
-    const worker = new WorkerHandle(this.#nextWorkerId++, lane, wallClock());
-    if (this.#isolation === "worker" && lane.permissions !== undefined) {
-      worker.preloaded = new Set(TASK_MODULES);
-    }
-    worker.transport = this.#transport({
-      workerId: worker.id,
-      permissions: lane.permissions,
-      memoryLimitMb: this.#memoryLimitMb,
-      listener: {
-        message: (message) => this.#onMessage(worker, message),
-        exit: (error) => this.#onWorkerDeath(worker, error),
-      },
-    });
-    worker.transport.send({
-      type: "init",
-      workerId: worker.id,
-      initializer: this.#initializer,
-      initArgs: this.#initArgs,
-    });
-    lane.workers.add(worker);
-    this.#workers.add(worker);
-    this.#liveWorkers++;
-    if (this.#listening.workerspawn) {
-      this.#emit("workerspawn", {
-        workerId: worker.id,
-        permissions: lane.key,
-        isolation: this.#isolation,
-        time: wallClock(),
-      });
-    }
-    return worker;
-  }
-
-  /** Takes a worker out of service and stops it; tasks it held go back to the queue. */
-  #retire(worker: WorkerHandle, reason: WorkerExitReason, requeue = true, error?: unknown): void {
-    if (worker.state === "exiting") return;
-    worker.state = "exiting";
-    worker.lane.workers.delete(worker);
-    this.#liveWorkers--;
-    if (requeue) {
-      const held = [...worker.inflight].reverse();
-      for (const task of held) {
-        if (task.state !== "sent") continue;
-        this.#inflight.delete(task.id);
-        task.state = "queued";
-        task.worker = null;
-        task.lane.queue.unshift(task);
-        this.#queued++;
-      }
-    }
-    worker.inflight.clear();
-    const exit = worker.transport.terminate().finally(() => {
-      this.#workers.delete(worker);
-      this.#exiting.delete(exit);
-    });
-    this.#exiting.add(exit);
-    if (this.#listening.workerexit) {
-      const detail = error === undefined
-        ? { workerId: worker.id, reason, time: wallClock() }
-        : { workerId: worker.id, reason, error: messageOf(error), time: wallClock() };
-      this.#emit("workerexit", detail);
-    }
-    if (requeue) this.#scheduleDispatch();
-  }
-
-  #onWorkerDeath(worker: WorkerHandle, error: unknown): void {
-    if (worker.state === "exiting") return;
-    const victim = worker.inflight.shift();
-    this.#retire(worker, "crashed", true, error);
-    if (victim && victim.state === "sent") {
-      this.#inflight.delete(victim.id);
-      victim.state = "done";
-      worker.tasksFailed++;
-      const crash = new WorkerCrashError(
-        `Worker ${worker.id} died while running task '${taskName(victim.definition)}': ` +
-          messageOf(error),
-        { cause: error },
-      );
-      const now = wallClock();
-      this.#recorder.record(false, Math.max(0, victim.startedAt - victim.queuedAt), 0);
-      this.#emitTaskEnd(victim, worker.id, false, crash, now - victim.startedAt, now);
-      victim.job.fail(victim, crash);
-    }
-  }
-
-  #onMessage(worker: WorkerHandle, message: FromWorker): void {
-    switch (message.type) {
-      case "ready":
-        if (worker.state === "starting") {
-          worker.state = worker.inflight.length > 0 ? "busy" : "idle";
-        }
-        return;
-      case "results":
-        this.#onResults(worker, message);
-        return;
-      case "crash":
-        this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown));
-        return;
-      default:
-        message satisfies never;
-    }
-  }
-
-  #onResults(worker: WorkerHandle, results: WireResults): void {
-    if (worker.state === "exiting") return;
-    const taskEnds = this.#listening.taskend > 0;
-    const { ids, starts, runMs, values, failures } = results;
-    let nextFailure = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const failure = failures[nextFailure]?.[0] === i ? failures[nextFailure++]![1] : null;
-      const task = this.#inflight.get(ids[i]!);
-      if (task === undefined || task.worker !== worker) continue; // cancelled meanwhile
-      const start = starts[i]!;
-      const ran = runMs[i]!;
-      this.#inflight.delete(task.id);
-      if (worker.inflight.peek() === task) worker.inflight.shift();
-      else worker.inflight.remove(task);
-      worker.inflightMs -= task.expectedMs;
-      task.state = "done";
-      // Tasks that ran within one batch were never the head here: they started anyway.
-      if (task.startedAt === 0) this.#started(task, worker, start);
-      this.#estimates.observe(task.definition.fnId, ran, task.items);
-      worker.busyMs += ran;
-      this.#recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
-      if (failure === null) {
-        worker.tasksCompleted++;
-        if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
-        task.job.complete(task, values[i]);
-      } else {
-        worker.tasksFailed++;
-        const error = toCallerError(failure);
-        if (taskEnds) this.#emitTaskEnd(task, worker.id, false, error, ran, start);
-        task.job.fail(task, error);
-      }
-    }
-    if ((worker.state as WorkerState) === "exiting") return;
-    if (worker.inflight.length === 0) {
-      worker.inflightMs = 0;
-      worker.state = worker.state === "starting" ? "starting" : "idle";
-      if (worker.sent >= this.#maxTasksPerWorker) {
-        this.#retire(worker, "recycled");
-      } else if (worker.draining) {
-        this.#retire(worker, "rebalanced");
-      } else if (this.#idleTimeout !== undefined) {
-        worker.idleSince = wallClock();
-        this.#armIdleSweep();
-      }
-    } else this.#markStarted(worker);
-    if (this.#queued > 0) this.#scheduleDispatch();
-  }
-
-  /** The head of a worker's in-flight tasks is the one it runs now. */
-  #markStarted(worker: WorkerHandle): void {
-    const head = worker.inflight.peek();
-    if (head && head.startedAt === 0) this.#started(head, worker, wallClock());
-  }
-
-  #started(task: PendingTask, worker: WorkerHandle, time: number): void {
-    task.startedAt = time;
-    if (this.#listening.taskstart) {
-      this.#emit("taskstart", {
-        taskId: task.id,
-        task: taskName(task.definition),
-        workerId: worker.id,
-        waitMs: Math.max(0, time - task.queuedAt),
-        time,
-      });
-    }
-  }
-
-  #busyMs(worker: WorkerHandle, now: number): number {
-    const head = worker.inflight.peek();
-    return worker.busyMs + (head && head.startedAt ? Math.max(0, now - head.startedAt) : 0);
-  }
-
-  #armIdleSweep(): void {
-    if (this.#idleTimer !== undefined || this.#idleTimeout === undefined) return;
-    const timeout = this.#idleTimeout;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      const now = wallClock();
-      let waiting = false;
-      for (const worker of [...this.#workers]) {
-        if (worker.state !== "idle") continue;
-        if (now - worker.idleSince >= timeout) this.#retire(worker, "idle");
-        else waiting = true;
-      }
-      if (waiting) this.#armIdleSweep();
-    }, timeout);
-  }
-
-  // ---- dispatch ------------------------------------------------------------------------
-
-  #scheduleDispatch(): void {
-    if (this.#dispatchScheduled) return;
-    this.#dispatchScheduled = true;
-    // Deferred to a microtask, so a loop of submits is sent as one batch per worker.
-    queueMicrotask(() => {
-      this.#dispatchScheduled = false;
-      this.#dispatch();
-    });
-  }
-
-  /**
-   * The time of submits, read once per synchronous run of them (until the next dispatch):
-   * a loop of 20,000 submits then costs one clock read, not 20,000.
-   */
-  #submitClock(): number {
-    if (this.#submitTime === 0) this.#submitTime = wallClock();
-    return this.#submitTime;
-  }
-
-  #dispatch(): void {
-    this.#sinceDispatch = 0;
-    this.#submitTime = 0;
-    if (this.#state === "terminated") return;
-    for (const lane of this.#lanes.values()) {
-      if (lane.queue.length === 0) continue;
-      this.#ensureWorkers(lane);
-      let accepting = 0;
-      for (const worker of lane.workers) if (worker.accepting) accepting++;
-      for (const worker of lane.workers) {
-        if (lane.queue.length === 0) break;
-        if (worker.accepting) this.#fill(worker, lane, accepting);
-      }
-    }
-  }
-
-  /** Starts workers for a lane's queued tasks, within the pool's size, sharing it fairly. */
-  #ensureWorkers(lane: Lane): void {
-    let idle = 0;
-    for (const worker of lane.workers) if (worker.inflight.length === 0) idle++;
-    let wanted = Math.min(this.#queued, lane.queue.length) - idle;
-    while (wanted > 0) {
-      // A slot freed for a starving lane is kept for it, while it still has work.
-      if (this.#slotReservedFor !== null && this.#slotReservedFor.queue.length === 0) {
-        this.#slotReservedFor = null;
-      }
-      const reserved = this.#slotReservedFor !== null && this.#slotReservedFor !== lane ? 1 : 0;
-      if (this.#liveWorkers + reserved >= this.#size && !this.#freeSlotFor(lane)) return;
-      if (this.#slotReservedFor === lane) this.#slotReservedFor = null;
-      try {
-        this.#spawn(lane);
-      } catch (error) {
-        // No worker can start for this lane (a missing permission, a bad entry): its
-        // tasks can never run, so they fail now rather than wait forever.
-        this.#failQueued(lane, error);
-        return;
-      }
-      wanted--;
-    }
-  }
-
-  /**
-   * Makes room for a lane that has fewer workers than its fair share of `size` by retiring
-   * an idle worker of another lane. Returns whether a slot is free now.
-   */
-  #freeSlotFor(lane: Lane): boolean {
-    let busyLanes = 0;
-    for (const other of this.#lanes.values()) {
-      if (other.queue.length > 0 || other.workers.size > 0) busyLanes++;
-    }
-    const fairShare = Math.max(1, Math.floor(this.#size / Math.max(busyLanes, 1)));
-    if (lane.workers.size >= fairShare) return false;
-    for (const other of this.#lanes.values()) {
-      if (other === lane) continue;
-      for (const worker of other.workers) {
-        if (worker.inflight.length === 0 && worker.state !== "starting") {
-          this.#retire(worker, "rebalanced");
-          return true;
-        }
-      }
-    }
-    // No idle worker elsewhere: one worker of the lane with the most workers beyond its
-    // share (or with any, when this lane has none at all) takes no more tasks and retires
-    // when idle. One at a time: a slot already on its way is enough.
-    let donor: Lane | undefined;
-    for (const other of this.#lanes.values()) {
-      if (other === lane) continue;
-      for (const worker of other.workers) if (worker.draining) return false;
-      const spare = other.workers.size - (lane.workers.size === 0 ? 0 : fairShare);
-      if (spare > 0 && (!donor || other.workers.size > donor.workers.size)) donor = other;
-    }
-    const worker = donor && [...donor.workers].find((w) => w.state !== "exiting");
-    if (worker) {
-      worker.draining = true;
-      this.#slotReservedFor = lane;
-    }
-    return false;
-  }
-
-  /** Sends a worker as many queued tasks as fill its batch. */
-  #fill(worker: WorkerHandle, lane: Lane, workersInLane: number): void {
-    let share = Math.ceil(lane.queue.length / workersInLane);
-    // Several messages rather than one big one: the worker sends each batch's results as
-    // it ends, so it is never idle while the pool reads results and sends the next.
-    while (share > 0 && lane.queue.length > 0) {
-      // While more tasks wait than there are workers, a worker also holds one batch beyond
-      // the task it runs, so it never waits for the pool between tasks. Near the end of
-      // the queue it holds no more than it runs, so no task waits behind a long one while
-      // another worker is idle.
-      const deep = lane.queue.length > workersInLane;
-      let count = worker.inflight.length;
-      let ahead = worker.inflightMs;
-      if (deep && count > 0) ahead -= worker.inflight.peek()!.expectedMs;
-      if (count > 0 && ahead >= BATCH_TARGET_MS) return;
-      const room = Math.min(
-        MAX_IN_FLIGHT - count,
-        this.#maxTasksPerWorker - worker.sent,
-        share,
-        MAX_BATCH,
-      );
-      if (room <= 0) return;
-      const batch: PendingTask[] = [];
-      let bytes = 0;
-      while (batch.length < room && lane.queue.length > 0) {
-        if (count > 0 && ahead >= BATCH_TARGET_MS) break;
-        // Big binary arguments go in messages of their own: the worker starts on the first
-        // while the next is still being copied.
-        if (batch.length > 0 && bytes + lane.queue.peek()!.bytes > MAX_BATCH_BYTES) break;
-        const task = lane.queue.shift()!;
-        if (task.state !== "queued") continue; // cancelled while queued
-        if (!this.#canLoad(worker, task)) {
-          // Started without this task module: a fresh worker will have it.
-          lane.queue.unshift(task);
-          worker.draining = true;
-          break;
-        }
-        task.expectedMs = this.#estimates.expectedMs(task);
-        if (!(deep && count === 0)) ahead += task.expectedMs;
-        count++;
-        bytes += task.bytes;
-        batch.push(task);
-      }
-      if (batch.length === 0) {
-        if (worker.draining && worker.inflight.length === 0) this.#retire(worker, "recycled");
-        return;
-      }
-      share -= batch.length;
-      this.#queued -= batch.length;
-      this.#sendBatch(worker, batch);
-      if (worker.state === "exiting") return;
-    }
-  }
-
-  /** Whether a worker can import the task's module (see src/_task_modules.ts). */
-  #canLoad(worker: WorkerHandle, task: PendingTask): boolean {
-    const definition = task.definition;
-    if (worker.preloaded === null || definition.kind !== "module") return true;
-    if (worker.preloaded.has(definition.url) || !definition.url.startsWith("file:")) return true;
-    rememberTaskModule(definition.url);
-    return false;
-  }
-
-  #sendBatch(worker: WorkerHandle, batch: PendingTask[]): void {
-    try {
-      worker.send(batch);
-    } catch (error) {
-      if (batch.length === 1) {
-        this.#failUnsendable(batch[0]!, error);
-        return;
-      }
-      // Something in the batch cannot be cloned: find out which, one task at a time.
-      for (const task of batch) this.#sendBatch(worker, [task]);
-      return;
-    }
-    const wasIdle = worker.inflight.length === 0;
-    for (const task of batch) {
-      task.state = "sent";
-      task.worker = worker;
-      worker.inflight.push(task);
-      worker.inflightMs += task.expectedMs;
-      this.#inflight.set(task.id, task);
-    }
-    worker.sent += batch.length;
-    if (worker.state === "idle") worker.state = "busy";
-    if (wasIdle) this.#markStarted(worker);
-  }
-
-  #failQueued(lane: Lane, error: unknown): void {
-    const failure = new WorkerCrashError(`Cannot start a worker: ${messageOf(error)}`, {
-      cause: error,
-    });
-    for (let task = lane.queue.shift(); task; task = lane.queue.shift()) {
-      if (task.state !== "queued") continue;
-      task.state = "done";
-      this.#queued--;
-      task.job.fail(task, failure);
-    }
-  }
-
-  #failUnsendable(task: PendingTask, error: unknown): void {
-    task.state = "done";
-    const what = task.mode === "apply" ? "arguments" : "items";
-    task.job.fail(
-      task,
-      new TypeError(
-        `Cannot send the ${what} of task '${taskName(task.definition)}' to a worker as they ` +
-          `cannot be structured-cloned: ${messageOf(error)}`,
-        { cause: error },
-      ),
-    );
-  }
-
-  /** Drops queued tasks and stops sent ones (a running one takes its worker with it). */
-  #cancelTasks(tasks: Iterable<PendingTask>): void {
-    const cancels = new Map<WorkerHandle, number[]>();
-    for (const task of tasks) {
-      if (task.state === "queued") {
-        task.state = "done";
-        this.#queued--;
-        this.#emitTaskEnd(task, -1, false, new Error("cancelled"), 0, wallClock());
-      } else if (task.state === "sent") {
-        const worker = task.worker!;
-        task.state = "done";
-        this.#inflight.delete(task.id);
-        this.#emitTaskEnd(task, worker.id, false, new Error("cancelled"), 0, wallClock());
-        if (worker.inflight.peek() === task) {
-          worker.inflight.shift();
-          // Deno cannot interrupt a running task: its worker is stopped and replaced.
-          this.#retire(worker, "cancelled");
-        } else {
-          worker.inflight.remove(task);
-          worker.inflightMs -= task.expectedMs;
-          let ids = cancels.get(worker);
-          if (!ids) cancels.set(worker, ids = []);
-          ids.push(task.id);
-        }
-      }
-    }
-    for (const [worker, ids] of cancels) {
-      if (worker.state !== "exiting") worker.transport.send({ type: "cancel", ids });
-    }
+    return this.#dispatcher.lane(key, canonical);
   }
 
   // ---- helpers -------------------------------------------------------------------------
@@ -1411,71 +877,4 @@ export class Pool extends EventTarget implements AsyncDisposable {
       );
     }
   }
-
-  #assertQueueRoom(tasks: number, method: string): void {
-    if (this.#maxQueue === Infinity) return;
-    let idleSlots = this.#size - this.#liveWorkers;
-    for (const worker of this.#workers) {
-      if (worker.state !== "exiting" && worker.inflight.length === 0) idleSlots++;
-    }
-    if (this.#queued + tasks > this.#maxQueue + Math.max(0, idleSlots)) {
-      throw new QueueFullError(
-        `Cannot ${method} as the queue is full: ${this.#queued} tasks wait and 'maxQueue' ` +
-          `is ${this.#maxQueue}`,
-      );
-    }
-  }
-
-  #emitTaskEnd(
-    task: PendingTask,
-    workerId: number,
-    ok: boolean,
-    error: unknown,
-    runMs: number,
-    start: number,
-  ): void {
-    if (!this.#listening.taskend) return;
-    const base = {
-      taskId: task.id,
-      task: taskName(task.definition),
-      workerId,
-      ok,
-      waitMs: Math.max(0, start - task.queuedAt),
-      runMs,
-      items: task.items,
-      time: wallClock(),
-    };
-    this.#emit(
-      "taskend",
-      ok ? base : {
-        ...base,
-        error: errorSummary(error),
-      },
-    );
-  }
-
-  #emit<K extends PoolEventType>(type: K, detail: PoolEventMap[K]["detail"]): void {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
-  }
-}
-
-function toCallerErrorOfCrash(thrown: Parameters<typeof toCallerError>[0]["thrown"]): unknown {
-  const error = toCallerError({ as: "task", thrown });
-  return (error as Error).cause ?? error;
-}
-
-function errorSummary(error: unknown): { name: string; message: string; cause?: string } {
-  const name = (error as Error)?.name ?? "Error";
-  const cause = (error as Error)?.cause;
-  const causeName = cause instanceof Error || (cause !== null && typeof cause === "object")
-    ? (cause as Error).name
-    : undefined;
-  return typeof causeName === "string"
-    ? { name, message: messageOf(error), cause: causeName }
-    : { name, message: messageOf(error) };
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }
