@@ -61,7 +61,7 @@ export interface WatchOptions {
   /**
    * The most events of each task event type in one batch. Beyond it the watch stops
    * listening to that type until the batch is sent, so a flood costs the pool nothing
-   * (it builds no event nobody listens to). Default 200.
+   * (it builds no event nobody listens to). Default 50.
    */
   maxBatch?: number;
 }
@@ -110,7 +110,7 @@ export function watchPool(
 ): PoolWatch {
   const snapshotIntervalMs = positive(options.snapshotIntervalMs ?? 1000, "snapshotIntervalMs");
   const batchMs = positive(options.batchMs ?? 100, "batchMs");
-  const maxBatch = positive(options.maxBatch ?? 200, "maxBatch");
+  const maxBatch = positive(options.maxBatch ?? 50, "maxBatch");
 
   let batch: PoolEventRecord[] = [];
   const counts: Record<TaskEventType, number> = { taskqueued: 0, taskstart: 0, taskend: 0 };
