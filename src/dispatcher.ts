@@ -32,7 +32,7 @@ import { taskName } from "./task.ts";
 import type { TransportFactory } from "./transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
 import { binaryBytes } from "./_payload.ts";
-import { rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
+import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
@@ -230,13 +230,14 @@ export class Dispatcher {
 
   #spawn(lane: Lane): WorkerHandle {
     const worker = new WorkerHandle(this.#nextWorkerId++, lane, wallClock());
-    if (this.#isolation === "worker" && lane.permissions !== undefined) {
-      worker.preloaded = new Set(TASK_MODULES);
+    for (const url of TASK_MODULES) {
+      if (!mayRead(lane.permissions, url)) worker.preloaded.add(url);
     }
     worker.transport = this.#transport({
       workerId: worker.id,
       permissions: lane.permissions,
       memoryLimitMb: this.#memoryLimitMb,
+      modules: [...worker.preloaded],
       listener: {
         message: (message) => this.#onMessage(worker, message),
         exit: (error) => this.#onWorkerDeath(worker, error),
@@ -572,11 +573,16 @@ export class Dispatcher {
     }
   }
 
-  /** Whether a worker can import the task's module (see src/_task_modules.ts). */
+  /**
+   * Whether a worker can import the task's module: it has the function already, the module
+   * is in its start-up graph, or it may read the file itself (see src/_task_modules.ts).
+   */
   #canLoad(worker: WorkerHandle, task: PendingTask): boolean {
     const definition = task.definition;
-    if (worker.preloaded === null || definition.kind !== "module") return true;
-    if (worker.preloaded.has(definition.url) || !definition.url.startsWith("file:")) return true;
+    if (definition.kind !== "module" || worker.knows(definition.fnId)) return true;
+    if (worker.preloaded.has(definition.url) || mayRead(worker.lane.permissions, definition.url)) {
+      return true;
+    }
     rememberTaskModule(definition.url);
     return false;
   }

@@ -12,15 +12,16 @@
  * at run time against the importing process's own read permission, but not the modules of
  * its start-up graph. So a worker that may not read a task module's file starts from a
  * small `data:` module that names the task modules in literal `import()`s, which puts them
- * (and everything they import) in its start-up graph. A worker asked for a task module it
- * was not started with is restarted with it first, once it has no task in hand.
+ * (and everything they import) in its start-up graph. The dispatcher chooses those modules
+ * (`TransportOptions.modules`), and replaces a worker asked for one it was not started with,
+ * as it does for Web Workers.
  *
  * @module
  */
 
 import { deserialize, serialize } from "node:v8";
 import { FrameDecoder } from "./_frames.ts";
-import { entryWithModules, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
+import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
@@ -63,28 +64,6 @@ function mainModule(modules: readonly string[]): string {
   return entryWithModules(ENTRY_URL, modules);
 }
 
-/** Whether the worker may read `url` by its own permission, so it needs no preload. */
-function readCovers(permissions: CanonicalPermissions | undefined, url: string): boolean {
-  const read = permissions === undefined || permissions === "inherit"
-    ? "inherit"
-    : permissions.read;
-  if (read === true) return true;
-  if (read === false) return false;
-  if (read === "inherit") return Deno.permissions.querySync({ name: "read" }).state === "granted";
-  const path = decodeURIComponent(new URL(url).pathname);
-  let cwd = "";
-  try {
-    cwd = Deno.cwd();
-  } catch {
-    // a relative grant cannot be resolved: it covers nothing
-  }
-  return read.some((granted) => {
-    const base = granted.startsWith("/") ? granted : cwd ? `${cwd}/${granted}` : "";
-    const normal = base.replace(/\/+$/, "").replace(/\/\.(?=\/|$)/g, "");
-    return normal !== "" && (path === normal || path.startsWith(`${normal}/`));
-  });
-}
-
 /** The command line of a process worker, without the main module. */
 function workerArgs(
   permissions: CanonicalPermissions | undefined,
@@ -102,10 +81,9 @@ function workerArgs(
   return args;
 }
 
-/** One running subprocess; a transport may replace its child (to add task modules). */
+/** One running subprocess. */
 class Child {
   readonly process: Deno.ChildProcess;
-  readonly modules: ReadonlySet<string>;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   #stderrTail = "";
   /** Resolves with the exit status once its streams are drained. */
@@ -113,12 +91,11 @@ class Child {
 
   constructor(
     args: string[],
-    modules: ReadonlySet<string>,
+    modules: readonly string[],
     onMessage: (child: Child, message: FromWorker) => void,
     onCorrupt: (child: Child, why: string) => void,
   ) {
-    this.modules = modules;
-    const main = mainModule([...modules]);
+    const main = mainModule(modules);
     const options: Deno.CommandOptions = {
       // The marker is a script argument: it names the process in the process table.
       args: [...args, main, PROCESS_MARKER],
@@ -281,145 +258,43 @@ function detach(transfer: readonly Transferable[]): void {
 /** A transport whose worker is a Deno subprocess; see the module docs. */
 class ProcessTransport implements Transport {
   readonly #options: TransportOptions;
-  readonly #args: string[];
-  #child!: Child;
-  #init: Uint8Array | undefined;
-  #readyDelivered = false;
-  #swallowReady = false;
-  #sentRun = false;
-  readonly #outstanding = new Set<number>();
-  /** Frames waiting for the worker to be restarted with new task modules. */
-  #held: { frame: Uint8Array; ids: number[] }[] | null = null;
+  readonly #child: Child | undefined;
   #crashReported = false;
   #terminated = false;
   #ended = false;
-  readonly #retired = new Set<Promise<unknown>>();
 
   constructor(options: TransportOptions) {
     this.#options = options;
+    let child: Child | undefined;
     try {
-      this.#args = workerArgs(options.permissions, options.memoryLimitMb);
-      this.#child = this.#start();
+      child = new Child(
+        workerArgs(options.permissions, options.memoryLimitMb),
+        options.modules,
+        (from, message) => this.#onMessage(from, message),
+        (from, why) => this.#onCorrupt(from, why),
+      );
+      child.ended.then((status) => this.#onEnded(child!, status));
     } catch (error) {
       // Could not start (no --allow-run for Deno, …): told like any other early death.
-      this.#args = [];
       this.#ended = true;
       queueMicrotask(() => {
         if (!this.#terminated) options.listener.exit(error);
       });
     }
-  }
-
-  #start(): Child {
-    const preload = new Set(
-      [...TASK_MODULES].filter((url) => !readCovers(this.#options.permissions, url)),
-    );
-    const child = new Child(
-      this.#args,
-      preload,
-      (from, message) => this.#onMessage(from, message),
-      (from, why) => this.#onCorrupt(from, why),
-    );
-    child.ended.then((status) => this.#onEnded(child, status));
-    return child;
+    this.#child = child;
   }
 
   send(message: ToWorker, transfer?: Transferable[]): void {
     if (this.#terminated || this.#ended) return;
     const frame = frameOf(message);
     if (transfer !== undefined && transfer.length > 0) detach(transfer);
-    switch (message.type) {
-      case "init":
-        this.#init = frame;
-        break;
-      case "run": {
-        const ids = Array.from(message.ids);
-        if (this.#missingModules(message) && this.#held === null) {
-          if (this.#sentRun) {
-            // Tasks in hand would die with a restart: hold this until they are done.
-            this.#held = [];
-          } else {
-            this.#restart();
-          }
-        }
-        this.#sentRun = true;
-        if (this.#held !== null) {
-          this.#held.push({ frame, ids });
-          this.#maybeRestart();
-          return;
-        }
-        for (const id of ids) this.#outstanding.add(id);
-        break;
-      }
-      case "cancel":
-        for (const id of message.ids) this.#outstanding.delete(id);
-        this.#child.write(frame); // the running child may hold some of them
-        if (this.#held !== null) {
-          this.#held.push({ frame, ids: [] });
-          this.#maybeRestart();
-        }
-        return;
-    }
-    if (this.#held !== null) this.#held.push({ frame, ids: [] });
-    else this.#child.write(frame);
-  }
-
-  /** Whether the run names a task module the worker can neither read nor has preloaded. */
-  #missingModules(message: Extract<ToWorker, { type: "run" }>): boolean {
-    let missing = false;
-    for (const definition of message.defines) {
-      if (definition.kind !== "module" || !definition.url.startsWith("file:")) continue;
-      rememberTaskModule(definition.url);
-      if (
-        !this.#child.modules.has(definition.url) &&
-        !readCovers(this.#options.permissions, definition.url)
-      ) {
-        missing = true;
-      }
-    }
-    return missing;
-  }
-
-  /** Replaces the child by one whose start-up graph has every known task module. */
-  #restart(): void {
-    const old = this.#child;
-    this.#retired.add(old.ended);
-    old.kill();
-    this.#swallowReady = this.#readyDelivered;
-    this.#child = this.#start();
-    if (this.#init) this.#child.write(this.#init);
-  }
-
-  #maybeRestart(): void {
-    if (this.#held === null || this.#outstanding.size > 0 || this.#terminated) return;
-    const held = this.#held;
-    this.#held = null;
-    this.#restart();
-    for (const { frame, ids } of held) {
-      for (const id of ids) this.#outstanding.add(id);
-      this.#child.write(frame);
-    }
+    this.#child!.write(frame);
   }
 
   #onMessage(from: Child, message: FromWorker): void {
     if (from !== this.#child || this.#terminated || this.#ended) return;
-    switch (message.type) {
-      case "ready":
-        if (this.#swallowReady) {
-          this.#swallowReady = false;
-          return;
-        }
-        this.#readyDelivered = true;
-        break;
-      case "results":
-        for (const id of message.ids) this.#outstanding.delete(id);
-        break;
-      case "crash":
-        this.#crashReported = true;
-        break;
-    }
+    if (message.type === "crash") this.#crashReported = true;
     this.#options.listener.message(message);
-    if (message.type === "results") this.#maybeRestart();
   }
 
   #onCorrupt(from: Child, why: string): void {
@@ -435,7 +310,6 @@ class ProcessTransport implements Transport {
   }
 
   #onEnded(child: Child, status: Deno.CommandStatus): void {
-    this.#retired.delete(child.ended);
     if (child !== this.#child || this.#terminated || this.#ended) return;
     this.#ended = true;
     // After a crash message the pool already knows; it will terminate this transport.
@@ -445,10 +319,8 @@ class ProcessTransport implements Transport {
 
   async terminate(): Promise<void> {
     this.#terminated = true;
-    this.#held = null;
-    const child = this.#child as Child | undefined;
-    child?.kill();
-    await Promise.all([child?.ended, ...this.#retired]);
+    this.#child?.kill();
+    await this.#child?.ended;
   }
 }
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { entryWithModules, TASK_MODULES } from "./_task_modules.ts";
+import { entryWithModules } from "./_task_modules.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
 import type { FromWorker, ToWorker } from "./protocol.ts";
 
@@ -35,6 +35,11 @@ export interface TransportOptions {
   /** `undefined` for the pool's default, which passes no permission option at all. */
   readonly permissions: CanonicalPermissions | undefined;
   readonly memoryLimitMb: number | undefined;
+  /**
+   * Task modules the worker cannot read itself, to put in its start-up graph (see
+   * src/_task_modules.ts).
+   */
+  readonly modules: readonly string[];
   readonly listener: TransportListener;
 }
 
@@ -56,10 +61,7 @@ const WORKER_URL = new URL("../workers/worker.ts", import.meta.url);
  * runs with only the worker's permissions.
  */
 export const webWorkerTransport: TransportFactory = (options) => {
-  const entry = options.permissions === undefined
-    ? WORKER_URL.href
-    : entryWithModules(WORKER_URL.href, TASK_MODULES);
-  return startWebWorker(entry, options);
+  return startWebWorker(entryWithModules(WORKER_URL.href, options.modules), options);
 };
 
 function startWebWorker(

@@ -28,16 +28,18 @@ export class WorkerHandle {
   idleSince: number;
   /** Takes no more tasks, and retires when idle (its slot goes to another lane). */
   draining = false;
-  /**
-   * The task modules in a scoped Web Worker's start-up graph (the only ones it can
-   * import), or null when it can import any.
-   */
-  preloaded: Set<string> | null = null;
+  /** Task modules in its start-up graph: the ones it could not read and import itself. */
+  readonly preloaded = new Set<string>();
   transport!: Transport;
   readonly #defined = new Set<number>();
 
   constructor(readonly id: number, readonly lane: Lane, now: number) {
     this.idleSince = now;
+  }
+
+  /** Whether it has been sent the function `fnId` already. */
+  knows(fnId: number): boolean {
+    return this.#defined.has(fnId);
   }
 
   /** Whether it may be sent more tasks. */
