@@ -27,7 +27,7 @@ import {
   type PendingTask,
   type RunTimeEstimates,
 } from "./scheduler.ts";
-import type { StatsRecorder, WorkerStats } from "./stats.ts";
+import { type StatsRecorder, wallClock, type WorkerStats } from "./stats.ts";
 import { taskName } from "./task.ts";
 import type { TransportFactory } from "./transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
@@ -36,8 +36,6 @@ import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
-
-const wallClock = () => performance.timeOrigin + performance.now();
 
 /** Where the dispatcher's events go: the pool, which counts its listeners. */
 export interface EventSink {
@@ -65,18 +63,7 @@ export interface DispatcherOptions {
 
 /** Lanes, workers and the tasks between them. */
 export class Dispatcher {
-  readonly #size: number;
-  readonly #isolation: Isolation;
-  readonly #transport: TransportFactory;
-  readonly #initializer: FunctionDefinition | null;
-  readonly #initArgs: readonly unknown[];
-  readonly #maxTasksPerWorker: number;
-  readonly #maxQueue: number;
-  readonly #idleTimeout: number | undefined;
-  readonly #memoryLimitMb: number | undefined;
-  readonly #estimates: RunTimeEstimates;
-  readonly #recorder: StatsRecorder;
-  readonly #events: EventSink;
+  readonly #config: DispatcherOptions;
   readonly #lanes = new Map<string, Lane>();
   readonly #workers = new Set<WorkerHandle>();
   readonly #inflight = new Map<number, PendingTask>();
@@ -94,18 +81,7 @@ export class Dispatcher {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: DispatcherOptions) {
-    this.#size = options.size;
-    this.#isolation = options.isolation;
-    this.#transport = options.transport;
-    this.#initializer = options.initializer;
-    this.#initArgs = options.initArgs;
-    this.#maxTasksPerWorker = options.maxTasksPerWorker;
-    this.#maxQueue = options.maxQueue;
-    this.#idleTimeout = options.idleTimeout;
-    this.#memoryLimitMb = options.memoryLimitMb;
-    this.#estimates = options.estimates;
-    this.#recorder = options.recorder;
-    this.#events = options.events;
+    this.#config = options;
   }
 
   /** Tasks waiting for a worker. */
@@ -147,7 +123,7 @@ export class Dispatcher {
           id: worker.id,
           state: worker.state,
           permissions: worker.lane.key,
-          isolation: this.#isolation,
+          isolation: this.#config.isolation,
           tasksCompleted: worker.tasksCompleted,
           tasksFailed: worker.tasksFailed,
           busyMs: busy.get(worker.id) ?? 0,
@@ -214,8 +190,8 @@ export class Dispatcher {
   enqueue(task: PendingTask): void {
     task.lane.queue.push(task);
     this.#queued++;
-    if (this.#events.listening.taskqueued) {
-      this.#events.emit("taskqueued", {
+    if (this.#config.events.listening.taskqueued) {
+      this.#config.events.emit("taskqueued", {
         taskId: task.id,
         task: taskName(task.definition),
         items: task.items,
@@ -233,10 +209,10 @@ export class Dispatcher {
     for (const url of TASK_MODULES) {
       if (!mayRead(lane.permissions, url)) worker.preloaded.add(url);
     }
-    worker.transport = this.#transport({
+    worker.transport = this.#config.transport({
       workerId: worker.id,
       permissions: lane.permissions,
-      memoryLimitMb: this.#memoryLimitMb,
+      memoryLimitMb: this.#config.memoryLimitMb,
       modules: [...worker.preloaded],
       listener: {
         message: (message) => this.#onMessage(worker, message),
@@ -246,17 +222,17 @@ export class Dispatcher {
     worker.transport.send({
       type: "init",
       workerId: worker.id,
-      initializer: this.#initializer,
-      initArgs: this.#initArgs,
+      initializer: this.#config.initializer,
+      initArgs: this.#config.initArgs,
     });
     lane.workers.add(worker);
     this.#workers.add(worker);
     this.#liveWorkers++;
-    if (this.#events.listening.workerspawn) {
-      this.#events.emit("workerspawn", {
+    if (this.#config.events.listening.workerspawn) {
+      this.#config.events.emit("workerspawn", {
         workerId: worker.id,
         permissions: lane.key,
-        isolation: this.#isolation,
+        isolation: this.#config.isolation,
         time: wallClock(),
       });
     }
@@ -286,11 +262,11 @@ export class Dispatcher {
       this.#exiting.delete(exit);
     });
     this.#exiting.add(exit);
-    if (this.#events.listening.workerexit) {
+    if (this.#config.events.listening.workerexit) {
       const detail = error === undefined
         ? { workerId: worker.id, reason, time: wallClock() }
         : { workerId: worker.id, reason, error: messageOf(error), time: wallClock() };
-      this.#events.emit("workerexit", detail);
+      this.#config.events.emit("workerexit", detail);
     }
     if (requeue) this.#scheduleDispatch();
   }
@@ -309,7 +285,7 @@ export class Dispatcher {
         { cause: error },
       );
       const now = wallClock();
-      this.#recorder.record(false, Math.max(0, victim.startedAt - victim.queuedAt), 0);
+      this.#config.recorder.record(false, Math.max(0, victim.startedAt - victim.queuedAt), 0);
       this.#emitTaskEnd(victim, worker.id, false, crash, now - victim.startedAt, now);
       victim.job.fail(victim, crash);
     }
@@ -335,7 +311,7 @@ export class Dispatcher {
 
   #onResults(worker: WorkerHandle, results: WireResults): void {
     if (worker.state === "exiting") return;
-    const taskEnds = this.#events.listening.taskend > 0;
+    const taskEnds = this.#config.events.listening.taskend > 0;
     const { ids, starts, runMs, values, failures } = results;
     let nextFailure = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -351,9 +327,9 @@ export class Dispatcher {
       task.state = "done";
       // Tasks that ran within one batch were never the head here: they started anyway.
       if (task.startedAt === 0) this.#started(task, worker, start);
-      this.#estimates.observe(task.definition.fnId, ran, task.items);
+      this.#config.estimates.observe(task.definition.fnId, ran, task.items);
       worker.busyMs += ran;
-      this.#recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
+      this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
       if (failure === null) {
         worker.tasksCompleted++;
         if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
@@ -369,11 +345,11 @@ export class Dispatcher {
     if (worker.inflight.length === 0) {
       worker.inflightMs = 0;
       worker.state = worker.state === "starting" ? "starting" : "idle";
-      if (worker.sent >= this.#maxTasksPerWorker) {
+      if (worker.sent >= this.#config.maxTasksPerWorker) {
         this.#retire(worker, "recycled");
       } else if (worker.draining) {
         this.#retire(worker, "rebalanced");
-      } else if (this.#idleTimeout !== undefined) {
+      } else if (this.#config.idleTimeout !== undefined) {
         worker.idleSince = wallClock();
         this.#armIdleSweep();
       }
@@ -389,8 +365,8 @@ export class Dispatcher {
 
   #started(task: PendingTask, worker: WorkerHandle, time: number): void {
     task.startedAt = time;
-    if (this.#events.listening.taskstart) {
-      this.#events.emit("taskstart", {
+    if (this.#config.events.listening.taskstart) {
+      this.#config.events.emit("taskstart", {
         taskId: task.id,
         task: taskName(task.definition),
         workerId: worker.id,
@@ -406,8 +382,8 @@ export class Dispatcher {
   }
 
   #armIdleSweep(): void {
-    if (this.#idleTimer !== undefined || this.#idleTimeout === undefined) return;
-    const timeout = this.#idleTimeout;
+    if (this.#idleTimer !== undefined || this.#config.idleTimeout === undefined) return;
+    const timeout = this.#config.idleTimeout;
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       const now = wallClock();
@@ -467,7 +443,7 @@ export class Dispatcher {
         this.#slotReservedFor = null;
       }
       const reserved = this.#slotReservedFor !== null && this.#slotReservedFor !== lane ? 1 : 0;
-      if (this.#liveWorkers + reserved >= this.#size && !this.#freeSlotFor(lane)) return;
+      if (this.#liveWorkers + reserved >= this.#config.size && !this.#freeSlotFor(lane)) return;
       if (this.#slotReservedFor === lane) this.#slotReservedFor = null;
       try {
         this.#spawn(lane);
@@ -490,7 +466,7 @@ export class Dispatcher {
     for (const other of this.#lanes.values()) {
       if (other.queue.length > 0 || other.workers.size > 0) busyLanes++;
     }
-    const fairShare = Math.max(1, Math.floor(this.#size / Math.max(busyLanes, 1)));
+    const fairShare = Math.max(1, Math.floor(this.#config.size / Math.max(busyLanes, 1)));
     if (lane.workers.size >= fairShare) return false;
     for (const other of this.#lanes.values()) {
       if (other === lane) continue;
@@ -536,7 +512,7 @@ export class Dispatcher {
       if (count > 0 && ahead >= BATCH_TARGET_MS) return;
       const room = Math.min(
         MAX_IN_FLIGHT - count,
-        this.#maxTasksPerWorker - worker.sent,
+        this.#config.maxTasksPerWorker - worker.sent,
         share,
         MAX_BATCH,
       );
@@ -556,7 +532,7 @@ export class Dispatcher {
           worker.draining = true;
           break;
         }
-        task.expectedMs = this.#estimates.expectedMs(task);
+        task.expectedMs = this.#config.estimates.expectedMs(task);
         if (!(deep && count === 0)) ahead += task.expectedMs;
         count++;
         bytes += task.bytes;
@@ -644,12 +620,12 @@ export class Dispatcher {
       if (task.state === "queued") {
         task.state = "done";
         this.#queued--;
-        this.#emitTaskEnd(task, -1, false, new Error("cancelled"), 0, wallClock());
+        this.#emitCancelled(task, -1);
       } else if (task.state === "sent") {
         const worker = task.worker!;
         task.state = "done";
         this.#inflight.delete(task.id);
-        this.#emitTaskEnd(task, worker.id, false, new Error("cancelled"), 0, wallClock());
+        this.#emitCancelled(task, worker.id);
         if (worker.inflight.peek() === task) {
           worker.inflight.shift();
           // Deno cannot interrupt a running task: its worker is stopped and replaced.
@@ -673,17 +649,22 @@ export class Dispatcher {
    * that could take one at once).
    */
   assertQueueRoom(tasks: number, method: string): void {
-    if (this.#maxQueue === Infinity) return;
-    let idleSlots = this.#size - this.#liveWorkers;
+    if (this.#config.maxQueue === Infinity) return;
+    let idleSlots = this.#config.size - this.#liveWorkers;
     for (const worker of this.#workers) {
       if (worker.state !== "exiting" && worker.inflight.length === 0) idleSlots++;
     }
-    if (this.#queued + tasks > this.#maxQueue + Math.max(0, idleSlots)) {
+    if (this.#queued + tasks > this.#config.maxQueue + Math.max(0, idleSlots)) {
       throw new QueueFullError(
         `Cannot ${method} as the queue is full: ${this.#queued} tasks wait and 'maxQueue' ` +
-          `is ${this.#maxQueue}`,
+          `is ${this.#config.maxQueue}`,
       );
     }
+  }
+
+  #emitCancelled(task: PendingTask, workerId: number): void {
+    if (!this.#config.events.listening.taskend) return;
+    this.#emitTaskEnd(task, workerId, false, new Error("cancelled"), 0, wallClock());
   }
 
   #emitTaskEnd(
@@ -694,7 +675,7 @@ export class Dispatcher {
     runMs: number,
     start: number,
   ): void {
-    if (!this.#events.listening.taskend) return;
+    if (!this.#config.events.listening.taskend) return;
     const base = {
       taskId: task.id,
       task: taskName(task.definition),
@@ -705,7 +686,7 @@ export class Dispatcher {
       items: task.items,
       time: wallClock(),
     };
-    this.#events.emit(
+    this.#config.events.emit(
       "taskend",
       ok ? base : {
         ...base,

@@ -26,7 +26,7 @@ import {
   StreamJob,
 } from "./results.ts";
 import { type Job, type Lane, RunTimeEstimates } from "./scheduler.ts";
-import { type PoolState, type PoolStats, StatsRecorder } from "./stats.ts";
+import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
@@ -111,7 +111,6 @@ const POOL_OPTION_NAMES = new Set([
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
-const wallClock = () => performance.timeOrigin + performance.now();
 let poolCount = 0;
 
 /**

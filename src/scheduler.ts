@@ -78,11 +78,6 @@ export const MAX_CHUNK = 4096;
 export class RunTimeEstimates {
   readonly #perItemMs = new Map<number, number>();
 
-  /** Expected ms per item, or undefined before the first run finished. */
-  perItem(fnId: number): number | undefined {
-    return this.#perItemMs.get(fnId);
-  }
-
   /** Folds in one finished task (an exponentially weighted average). */
   observe(fnId: number, runMs: number, items: number): void {
     const sample = runMs / Math.max(items, 1);

@@ -75,6 +75,9 @@ export interface PoolStats {
   readonly time: number;
 }
 
+/** Wall-clock ms since the epoch, in sub-ms resolution: the time base of events and stats. */
+export const wallClock = (): number => performance.timeOrigin + performance.now();
+
 const SAMPLES = 1024;
 const WINDOW_MS = 5_000;
 
