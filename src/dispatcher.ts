@@ -7,16 +7,21 @@
  * @module
  */
 
-import { QueueFullError, toCallerError, WorkerCrashError } from "./errors.ts";
+import { QueueFullError, type TaskFailure, toCallerError, WorkerCrashError } from "./errors.ts";
 import type {
   Isolation,
   PoolEventMap,
   PoolEventType,
   WorkerExitReason,
-  WorkerState,
 } from "./events.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
-import type { CallMode, FromWorker, FunctionDefinition, WireResults } from "./protocol.ts";
+import {
+  type CallMode,
+  type FromWorker,
+  type FunctionDefinition,
+  isLoneResult,
+  type WireResults,
+} from "./protocol.ts";
 import {
   BATCH_TARGET_MS,
   type Job,
@@ -292,6 +297,12 @@ export class Dispatcher {
   }
 
   #onMessage(worker: WorkerHandle, message: FromWorker): void {
+    if (isLoneResult(message)) {
+      if (worker.state === "exiting") return;
+      this.#onOutcome(worker, message[0], message[1], message[2], message[3], null);
+      this.#afterResults(worker);
+      return;
+    }
     switch (message.type) {
       case "ready":
         if (worker.state === "starting") {
@@ -311,37 +322,52 @@ export class Dispatcher {
 
   #onResults(worker: WorkerHandle, results: WireResults): void {
     if (worker.state === "exiting") return;
-    const taskEnds = this.#config.events.listening.taskend > 0;
     const { ids, starts, runMs, values, failures } = results;
     let nextFailure = 0;
     for (let i = 0; i < ids.length; i++) {
       const failure = failures[nextFailure]?.[0] === i ? failures[nextFailure++]![1] : null;
-      const task = this.#inflight.get(ids[i]!);
-      if (task === undefined || task.worker !== worker) continue; // cancelled meanwhile
-      const start = starts[i]!;
-      const ran = runMs[i]!;
-      this.#inflight.delete(task.id);
-      if (worker.inflight.peek() === task) worker.inflight.shift();
-      else worker.inflight.remove(task);
-      worker.inflightMs -= task.expectedMs;
-      task.state = "done";
-      // Tasks that ran within one batch were never the head here: they started anyway.
-      if (task.startedAt === 0) this.#started(task, worker, start);
-      this.#config.estimates.observe(task.definition.fnId, ran, task.items);
-      worker.busyMs += ran;
-      this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
-      if (failure === null) {
-        worker.tasksCompleted++;
-        if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
-        task.job.complete(task, values[i]);
-      } else {
-        worker.tasksFailed++;
-        const error = toCallerError(failure);
-        if (taskEnds) this.#emitTaskEnd(task, worker.id, false, error, ran, start);
-        task.job.fail(task, error);
-      }
+      this.#onOutcome(worker, ids[i]!, starts[i]!, runMs[i]!, values[i], failure);
     }
-    if ((worker.state as WorkerState) === "exiting") return;
+    this.#afterResults(worker);
+  }
+
+  /** Settles one task that ran on `worker`: `start` is its wall-clock start, `ran` its ms. */
+  #onOutcome(
+    worker: WorkerHandle,
+    id: number,
+    start: number,
+    ran: number,
+    value: unknown,
+    failure: TaskFailure | null,
+  ): void {
+    const task = this.#inflight.get(id);
+    if (task === undefined || task.worker !== worker) return; // cancelled meanwhile
+    this.#inflight.delete(id);
+    if (worker.inflight.peek() === task) worker.inflight.shift();
+    else worker.inflight.remove(task);
+    worker.inflightMs -= task.expectedMs;
+    task.state = "done";
+    // Tasks that ran within one batch were never the head here: they started anyway.
+    if (task.startedAt === 0) this.#started(task, worker, start);
+    this.#config.estimates.observe(task.definition.fnId, ran, task.items);
+    worker.busyMs += ran;
+    this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
+    const taskEnds = this.#config.events.listening.taskend > 0;
+    if (failure === null) {
+      worker.tasksCompleted++;
+      if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
+      task.job.complete(task, value);
+    } else {
+      worker.tasksFailed++;
+      const error = toCallerError(failure);
+      if (taskEnds) this.#emitTaskEnd(task, worker.id, false, error, ran, start);
+      task.job.fail(task, error);
+    }
+  }
+
+  /** After a worker's results: it may be idle now, due for recycling, or ready for more. */
+  #afterResults(worker: WorkerHandle): void {
+    if (worker.state === "exiting") return;
     if (worker.inflight.length === 0) {
       worker.inflightMs = 0;
       worker.state = worker.state === "starting" ? "starting" : "idle";

@@ -24,7 +24,7 @@ import { FrameDecoder } from "./_frames.ts";
 import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
-import type { FromWorker, ToWorker } from "./protocol.ts";
+import { type FromWorker, isLoneResult, type ToWorker } from "./protocol.ts";
 import type { Transport, TransportFactory, TransportOptions } from "./transport.ts";
 
 const ENTRY_URL = new URL("../workers/process.ts", import.meta.url).href;
@@ -293,7 +293,7 @@ class ProcessTransport implements Transport {
 
   #onMessage(from: Child, message: FromWorker): void {
     if (from !== this.#child || this.#terminated || this.#ended) return;
-    if (message.type === "crash") this.#crashReported = true;
+    if (!isLoneResult(message) && message.type === "crash") this.#crashReported = true;
     this.#options.listener.message(message);
   }
 

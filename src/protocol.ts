@@ -62,7 +62,21 @@ export type ToWorker =
     readonly modes: readonly number[];
     readonly args: readonly (readonly unknown[])[];
   }
-  | { readonly type: "cancel"; readonly ids: readonly number[] };
+  | { readonly type: "cancel"; readonly ids: readonly number[] }
+  | LoneTask;
+
+/**
+ * One task of a function the worker knows, as a plain array: the form of a lone call. An
+ * array clones without its keys, so it costs less than even a hand-written `{ id, arg }`
+ * (bench W1, one in flight); every other message is an object with a `type`.
+ */
+export type LoneTask = readonly [
+  id: number,
+  fnId: number,
+  /** Index into {@link CALL_MODES}. */
+  mode: number,
+  args: readonly unknown[],
+];
 
 /**
  * Outcomes of a batch of tasks, column by column. `starts` are wall-clock ms (timeOrigin +
@@ -77,9 +91,26 @@ export interface WireResults {
   readonly failures: readonly (readonly [index: number, failure: TaskFailure])[];
 }
 
+/**
+ * One task that succeeded, when it is the only outcome to send: the lone call's form, a
+ * plain array as {@link LoneTask} is. `start` is wall-clock ms, `runMs` a duration.
+ */
+export type LoneResult = readonly [id: number, start: number, runMs: number, value: unknown];
+
 /** Worker → pool. */
 export type FromWorker =
   | { readonly type: "ready" }
   | WireResults
+  | LoneResult
   /** The worker is about to die on its own; `thrown` says why. */
   | { readonly type: "crash"; readonly thrown: ThrownData };
+
+/** Whether a message to a worker is a {@link LoneTask} (every other one is an object). */
+export function isLoneTask(message: ToWorker): message is LoneTask {
+  return Array.isArray(message);
+}
+
+/** Whether a message from a worker is a {@link LoneResult} (every other one is an object). */
+export function isLoneResult(message: FromWorker): message is LoneResult {
+  return Array.isArray(message);
+}

@@ -94,7 +94,9 @@ function startWebWorker(
   };
   return {
     send(message, transfer) {
-      worker.postMessage(message, transfer ?? []);
+      // No empty transfer list: converting one costs a little on every lone call.
+      if (transfer) worker.postMessage(message, transfer);
+      else worker.postMessage(message);
     },
     terminate() {
       ended = true;

@@ -7,7 +7,7 @@
 
 import { Fifo } from "./_fifo.ts";
 import type { WorkerState } from "./events.ts";
-import { CALL_MODES, type FunctionDefinition } from "./protocol.ts";
+import { CALL_MODES, type FunctionDefinition, type LoneTask } from "./protocol.ts";
 import type { Lane, PendingTask } from "./scheduler.ts";
 import type { Transport } from "./transport.ts";
 
@@ -52,6 +52,17 @@ export class WorkerHandle {
    * Marks them in flight first, so a synchronous failure to send leaves them to the caller.
    */
   send(tasks: readonly PendingTask[]): void {
+    const first = tasks[0]!;
+    if (tasks.length === 1 && this.#defined.has(first.definition.fnId)) {
+      const lone: LoneTask = [
+        first.id,
+        first.definition.fnId,
+        CALL_MODES.indexOf(first.mode),
+        first.args,
+      ];
+      this.transport.send(lone, first.transfer);
+      return;
+    }
     const defines: FunctionDefinition[] = [];
     const n = tasks.length;
     const ids: number[] = new Array(n);

@@ -11,6 +11,9 @@ import {
   CALL_MODES,
   type FromWorker,
   type FunctionDefinition,
+  isLoneResult,
+  isLoneTask,
+  type LoneResult,
   type ToWorker,
   type WireResults,
   type WireTask,
@@ -218,6 +221,17 @@ export function createRuntime(port: RuntimePort): {
 
   return {
     receive(message: ToWorker): void {
+      if (isLoneTask(message)) {
+        queue.push({
+          id: message[0],
+          fnId: message[1],
+          mode: CALL_MODES[message[2]]!,
+          args: message[3],
+        });
+        batchEnds.push(queue.length);
+        if (!running) drain();
+        return;
+      }
       switch (message.type) {
         case "init": {
           if (message.initializer) {
@@ -440,7 +454,16 @@ class Outbox {
   }
 
   /** Empties the outbox into one message. */
-  take(): WireResults {
+  take(): WireResults | LoneResult {
+    if (this.#ids.length === 1 && this.#failures.length === 0) {
+      const lone: LoneResult = [this.#ids[0]!, this.#starts[0]!, this.#runMs[0]!, this.#values[0]];
+      this.#ids.length =
+        this.#starts.length =
+        this.#runMs.length =
+        this.#values.length =
+          0;
+      return lone;
+    }
     const message: WireResults = {
       type: "results",
       ids: this.#ids,
@@ -459,7 +482,18 @@ class Outbox {
 }
 
 /** One message per result of a batch. */
-function splitResults(batch: WireResults): WireResults[] {
+function splitResults(batch: WireResults | LoneResult): WireResults[] {
+  if (isLoneResult(batch)) {
+    const [id, start, runMs, value] = batch;
+    return [{
+      type: "results",
+      ids: [id],
+      starts: [start],
+      runMs: [runMs],
+      values: [value],
+      failures: [],
+    }];
+  }
   return batch.ids.map((id, i) => ({
     type: "results",
     ids: [id],
