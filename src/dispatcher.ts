@@ -8,12 +8,7 @@
  */
 
 import { QueueFullError, type TaskFailure, toCallerError, WorkerCrashError } from "./errors.ts";
-import type {
-  Isolation,
-  PoolEventMap,
-  PoolEventType,
-  WorkerExitReason,
-} from "./events.ts";
+import type { Isolation, PoolEventMap, PoolEventType, WorkerExitReason } from "./events.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
 import {
   type CallMode,
@@ -70,8 +65,9 @@ export interface DispatcherOptions {
 export class Dispatcher {
   readonly #config: DispatcherOptions;
   readonly #lanes = new Map<string, Lane>();
+  /** The lanes again, as an array to walk without an iterator object. */
+  readonly #laneList: Lane[] = [];
   readonly #workers = new Set<WorkerHandle>();
-  readonly #inflight = new Map<number, PendingTask>();
   readonly #exiting = new Set<Promise<void>>();
   #stopped = false;
   #liveWorkers = 0;
@@ -96,7 +92,9 @@ export class Dispatcher {
 
   /** Tasks sent to a worker and not finished. */
   get running(): number {
-    return this.#inflight.size;
+    let running = 0;
+    for (const worker of this.#workers) running += worker.inflight.length;
+    return running;
   }
 
   /** Resolves when every worker being stopped is gone. */
@@ -110,6 +108,7 @@ export class Dispatcher {
     if (!lane) {
       lane = new Lane(key, permissions);
       this.#lanes.set(key, lane);
+      this.#laneList.push(lane);
     }
     return lane;
   }
@@ -151,14 +150,15 @@ export class Dispatcher {
   stop(): void {
     this.#stopped = true;
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    for (const lane of this.#lanes.values()) {
+    for (const lane of this.#laneList) {
       for (const task of lane.queue) if (task.state === "queued") task.state = "done";
       lane.queue.clear();
     }
     this.#queued = 0;
+    for (const worker of this.#workers) {
+      for (const task of worker.inflight) task.state = "done";
+    }
     for (const worker of [...this.#workers]) this.#retire(worker, "terminated", false);
-    for (const task of this.#inflight.values()) task.state = "done";
-    this.#inflight.clear();
   }
 
   /** A new task of `job`, not queued yet. */
@@ -230,7 +230,7 @@ export class Dispatcher {
       initializer: this.#config.initializer,
       initArgs: this.#config.initArgs,
     });
-    lane.workers.add(worker);
+    lane.workers.push(worker);
     this.#workers.add(worker);
     this.#liveWorkers++;
     if (this.#config.events.listening.workerspawn) {
@@ -248,13 +248,12 @@ export class Dispatcher {
   #retire(worker: WorkerHandle, reason: WorkerExitReason, requeue = true, error?: unknown): void {
     if (worker.state === "exiting") return;
     worker.state = "exiting";
-    worker.lane.workers.delete(worker);
+    worker.lane.workers.splice(worker.lane.workers.indexOf(worker), 1);
     this.#liveWorkers--;
     if (requeue) {
       const held = [...worker.inflight].reverse();
       for (const task of held) {
         if (task.state !== "sent") continue;
-        this.#inflight.delete(task.id);
         task.state = "queued";
         task.worker = null;
         task.lane.queue.unshift(task);
@@ -281,7 +280,6 @@ export class Dispatcher {
     const victim = worker.inflight.shift();
     this.#retire(worker, "crashed", true, error);
     if (victim && victim.state === "sent") {
-      this.#inflight.delete(victim.id);
       victim.state = "done";
       worker.tasksFailed++;
       const crash = new WorkerCrashError(
@@ -340,11 +338,15 @@ export class Dispatcher {
     value: unknown,
     failure: TaskFailure | null,
   ): void {
-    const task = this.#inflight.get(id);
-    if (task === undefined || task.worker !== worker) return; // cancelled meanwhile
-    this.#inflight.delete(id);
-    if (worker.inflight.peek() === task) worker.inflight.shift();
-    else worker.inflight.remove(task);
+    // A worker answers in the order it was sent tasks, so this is nearly always the head;
+    // a task cancelled meanwhile is no longer in the list at all.
+    let task = worker.inflight.peek();
+    if (task?.id === id) worker.inflight.shift();
+    else {
+      task = findById(worker.inflight, id);
+      if (task === undefined) return;
+      worker.inflight.remove(task);
+    }
     worker.inflightMs -= task.expectedMs;
     task.state = "done";
     // Tasks that ran within one batch were never the head here: they started anyway.
@@ -427,11 +429,14 @@ export class Dispatcher {
     if (this.#dispatchScheduled) return;
     this.#dispatchScheduled = true;
     // Deferred to a microtask, so a loop of submits is sent as one batch per worker.
-    queueMicrotask(() => {
-      this.#dispatchScheduled = false;
-      this.#dispatch();
-    });
+    queueMicrotask(this.#scheduledDispatch);
   }
+
+  /** Made once: a closure per call would be one more allocation per lone `apply`. */
+  readonly #scheduledDispatch = (): void => {
+    this.#dispatchScheduled = false;
+    this.#dispatch();
+  };
 
   /**
    * The time of submits, read once per synchronous run of them (until the next dispatch):
@@ -446,14 +451,21 @@ export class Dispatcher {
     this.#sinceDispatch = 0;
     this.#submitTime = 0;
     if (this.#stopped) return;
-    for (const lane of this.#lanes.values()) {
+    // Index loops here and below: this runs once per lone call, and an iterator object each
+    // time is garbage the collector then has to sweep.
+    for (let l = 0; l < this.#laneList.length; l++) {
+      const lane = this.#laneList[l]!;
       if (lane.queue.length === 0) continue;
       this.#ensureWorkers(lane);
+      const workers = lane.workers;
       let accepting = 0;
-      for (const worker of lane.workers) if (worker.accepting) accepting++;
-      for (const worker of lane.workers) {
-        if (lane.queue.length === 0) break;
+      for (let i = 0; i < workers.length; i++) if (workers[i]!.accepting) accepting++;
+      for (let i = 0; i < workers.length && lane.queue.length > 0; i++) {
+        const worker = workers[i]!;
         if (worker.accepting) this.#fill(worker, lane, accepting);
+        // Filling may retire a worker (recycled, or a failed send cancelling its job's
+        // tasks elsewhere): the next one has then moved into this index.
+        if (workers[i] !== worker) i--;
       }
     }
   }
@@ -461,7 +473,9 @@ export class Dispatcher {
   /** Starts workers for a lane's queued tasks, within the pool's size, sharing it fairly. */
   #ensureWorkers(lane: Lane): void {
     let idle = 0;
-    for (const worker of lane.workers) if (worker.inflight.length === 0) idle++;
+    for (let i = 0; i < lane.workers.length; i++) {
+      if (lane.workers[i]!.inflight.length === 0) idle++;
+    }
     let wanted = Math.min(this.#queued, lane.queue.length) - idle;
     while (wanted > 0) {
       // A slot freed for a starving lane is kept for it, while it still has work.
@@ -489,12 +503,12 @@ export class Dispatcher {
    */
   #freeSlotFor(lane: Lane): boolean {
     let busyLanes = 0;
-    for (const other of this.#lanes.values()) {
-      if (other.queue.length > 0 || other.workers.size > 0) busyLanes++;
+    for (const other of this.#laneList) {
+      if (other.queue.length > 0 || other.workers.length > 0) busyLanes++;
     }
     const fairShare = Math.max(1, Math.floor(this.#config.size / Math.max(busyLanes, 1)));
-    if (lane.workers.size >= fairShare) return false;
-    for (const other of this.#lanes.values()) {
+    if (lane.workers.length >= fairShare) return false;
+    for (const other of this.#laneList) {
       if (other === lane) continue;
       for (const worker of other.workers) {
         if (worker.inflight.length === 0 && worker.state !== "starting") {
@@ -507,13 +521,13 @@ export class Dispatcher {
     // share (or with any, when this lane has none at all) takes no more tasks and retires
     // when idle. One at a time: a slot already on its way is enough.
     let donor: Lane | undefined;
-    for (const other of this.#lanes.values()) {
+    for (const other of this.#laneList) {
       if (other === lane) continue;
       for (const worker of other.workers) if (worker.draining) return false;
-      const spare = other.workers.size - (lane.workers.size === 0 ? 0 : fairShare);
-      if (spare > 0 && (!donor || other.workers.size > donor.workers.size)) donor = other;
+      const spare = other.workers.length - (lane.workers.length === 0 ? 0 : fairShare);
+      if (spare > 0 && (!donor || other.workers.length > donor.workers.length)) donor = other;
     }
-    const worker = donor && [...donor.workers].find((w) => w.state !== "exiting");
+    const worker = donor?.workers.find((w) => w.state !== "exiting");
     if (worker) {
       worker.draining = true;
       this.#slotReservedFor = lane;
@@ -543,13 +557,15 @@ export class Dispatcher {
         MAX_BATCH,
       );
       if (room <= 0) return;
-      const batch: PendingTask[] = [];
+      // Sized up front: a lone task's batch is then one small array, not a grown one.
+      const batch = new Array<PendingTask>(Math.min(room, lane.queue.length));
+      let taken = 0;
       let bytes = 0;
-      while (batch.length < room && lane.queue.length > 0) {
+      while (taken < room && lane.queue.length > 0) {
         if (count > 0 && ahead >= BATCH_TARGET_MS) break;
         // Big binary arguments go in messages of their own: the worker starts on the first
         // while the next is still being copied.
-        if (batch.length > 0 && bytes + lane.queue.peek()!.bytes > MAX_BATCH_BYTES) break;
+        if (taken > 0 && bytes + lane.queue.peek()!.bytes > MAX_BATCH_BYTES) break;
         const task = lane.queue.shift()!;
         if (task.state !== "queued") continue; // cancelled while queued
         if (!this.#canLoad(worker, task)) {
@@ -562,9 +578,10 @@ export class Dispatcher {
         if (!(deep && count === 0)) ahead += task.expectedMs;
         count++;
         bytes += task.bytes;
-        batch.push(task);
+        batch[taken++] = task;
       }
-      if (batch.length === 0) {
+      batch.length = taken;
+      if (taken === 0) {
         if (worker.draining && worker.inflight.length === 0) this.#retire(worker, "recycled");
         return;
       }
@@ -602,12 +619,12 @@ export class Dispatcher {
       return;
     }
     const wasIdle = worker.inflight.length === 0;
-    for (const task of batch) {
+    for (let i = 0; i < batch.length; i++) {
+      const task = batch[i]!;
       task.state = "sent";
       task.worker = worker;
       worker.inflight.push(task);
       worker.inflightMs += task.expectedMs;
-      this.#inflight.set(task.id, task);
     }
     worker.sent += batch.length;
     if (worker.state === "idle") worker.state = "busy";
@@ -650,7 +667,6 @@ export class Dispatcher {
       } else if (task.state === "sent") {
         const worker = task.worker!;
         task.state = "done";
-        this.#inflight.delete(task.id);
         this.#emitCancelled(task, worker.id);
         if (worker.inflight.peek() === task) {
           worker.inflight.shift();
@@ -720,6 +736,11 @@ export class Dispatcher {
       },
     );
   }
+}
+
+function findById(tasks: Iterable<PendingTask>, id: number): PendingTask | undefined {
+  for (const task of tasks) if (task.id === id) return task;
+  return undefined;
 }
 
 function toCallerErrorOfCrash(thrown: Parameters<typeof toCallerError>[0]["thrown"]): unknown {

@@ -31,6 +31,7 @@ import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
 import { collect, transfersIn } from "./_payload.ts";
+import { SlotList } from "./_slots.ts";
 import {
   checkArgumentLists,
   checkCallOptions,
@@ -133,7 +134,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #name: string;
   readonly #isolation: Isolation;
   readonly #defaultLane: Lane;
-  readonly #jobs = new Set<Job>();
+  readonly #jobs = new SlotList<Job>();
   readonly #jobCleanups = new Map<Job, () => void>();
   readonly #functions = new FunctionTable();
   readonly #estimates = new RunTimeEstimates();
@@ -554,7 +555,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       this.#state = "terminated";
       this.#dispatcher.stop();
       const error = new PoolClosedError("The pool was terminated before the task finished");
-      for (const job of [...this.#jobs]) job.fail(null, error);
+      for (const job of this.#jobs.toArray()) job.fail(null, error);
       this.#maybeDrained();
     }
     await this.join();

@@ -145,6 +145,7 @@ function checkTimeout(timeoutMs: number, method: string): void {
 /** Settles a promise once, runs the call's callbacks, then tells the host. */
 abstract class SettlingJob<T> implements Job {
   readonly promise: Promise<T>;
+  slot = -1;
   #resolve!: (value: T) => void;
   #reject!: (error: unknown) => void;
   settled = false;
@@ -252,6 +253,7 @@ export type SubmitChunk = (items: unknown[], index: number) => PendingTask;
  * stops.
  */
 export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
+  slot = -1;
   readonly #live = new Set<PendingTask>();
   /** Ordered: finished chunks by sequence number. Unordered: not used. */
   readonly #byIndex = new Map<number, unknown[]>();

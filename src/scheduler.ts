@@ -14,6 +14,8 @@ import type { WorkerHandle } from "./worker_handle.ts";
 
 /** What a job (one call: an apply, a map, an imap) does with its tasks' outcomes. */
 export interface Job {
+  /** Its index among the pool's unfinished jobs (see `SlotList`); -1 before and after. */
+  slot: number;
   /** A task of this job finished. */
   complete(task: PendingTask, value: unknown): void;
   /** A task of this job failed, or (task null) the whole call did: cancelled, closed. */
@@ -51,7 +53,8 @@ export interface PendingTask {
 /** The tasks and workers of one permission set. */
 export class Lane {
   readonly queue = new Fifo<PendingTask>();
-  readonly workers = new Set<WorkerHandle>();
+  /** An array, not a Set: the dispatcher walks it on every dispatch, allocating nothing. */
+  readonly workers: WorkerHandle[] = [];
   constructor(
     readonly key: PermissionsKey,
     /** `undefined` for the pool's default set, which passes no permission option. */

@@ -99,6 +99,7 @@ export function isTaskRef(value: unknown): value is TaskRef {
 export class FunctionTable {
   readonly #inline = new WeakMap<TaskFn, FunctionDefinition>();
   readonly #modules = new Map<string, FunctionDefinition>();
+  readonly #refs = new WeakMap<TaskRef, FunctionDefinition>();
   #next = 1;
 
   /**
@@ -116,6 +117,9 @@ export class FunctionTable {
       return definition;
     }
     if (isTaskRef(task)) {
+      // By identity first: building the key string costs two allocations per call.
+      const seen = this.#refs.get(task);
+      if (seen) return seen;
       const key = `${task.module}#${task.exportName}`;
       let definition = this.#modules.get(key);
       if (!definition) {
@@ -127,6 +131,7 @@ export class FunctionTable {
         };
         this.#modules.set(key, definition);
       }
+      this.#refs.set(task, definition);
       return definition;
     }
     throw new TypeError(

@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { permissionsKey, Pool } from "../mod.ts";
+import { Fifo } from "../src/_fifo.ts";
 
 Deno.test("Pool.map() equals Array.prototype.map for any input and chunksize", async () => {
   await using pool = new Pool(2);
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 300 }),
+      fc.array(fc.integer({ min: -1000, max: 1000 }), { maxLength: 300, size: "max" }),
       fc.option(fc.integer({ min: 1, max: 64 }), { nil: undefined }),
       async (xs, chunksize) => {
         const options = chunksize === undefined ? {} : { chunksize };
@@ -22,7 +23,7 @@ Deno.test("Pool.imapUnordered() yields every result exactly once", async () => {
   await using pool = new Pool(2);
   await fc.assert(
     fc.asyncProperty(
-      fc.array(fc.integer(), { maxLength: 200 }),
+      fc.array(fc.integer(), { maxLength: 200, size: "max" }),
       fc.integer({ min: 1, max: 16 }),
       async (xs, chunksize) => {
         const out: number[] = [];
@@ -46,5 +47,53 @@ Deno.test("permissionsKey() gives equal sets equal keys, whatever the order", ()
       assert.equal(a, b);
       assert.ok(!a.includes("read"));
     }),
+  );
+});
+
+Deno.test("Fifo (the ring buffer under every queue) behaves as an array", () => {
+  type Op =
+    | { op: "push" | "unshift" | "remove"; value: number }
+    | { op: "shift" | "clear" };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ op: fc.constant("push" as const), value: fc.nat(50) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant("unshift" as const), value: fc.nat(50) }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant("remove" as const), value: fc.nat(50) }) },
+    { weight: 5, arbitrary: fc.record({ op: fc.constant("shift" as const) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant("clear" as const) }) },
+  );
+  // Pushes outweigh takes, so the queue wraps around and grows (from 8) while not empty.
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 300, size: "max" }), (ops) => {
+      const fifo = new Fifo<number>();
+      const model: number[] = [];
+      for (const step of ops) {
+        switch (step.op) {
+          case "push":
+            fifo.push(step.value);
+            model.push(step.value);
+            break;
+          case "unshift":
+            fifo.unshift(step.value);
+            model.unshift(step.value);
+            break;
+          case "shift":
+            assert.equal(fifo.shift(), model.shift());
+            break;
+          case "remove": {
+            const at = model.indexOf(step.value);
+            if (at >= 0) model.splice(at, 1);
+            assert.equal(fifo.remove(step.value), at >= 0);
+            break;
+          }
+          case "clear":
+            fifo.clear();
+            model.length = 0;
+        }
+        assert.equal(fifo.length, model.length);
+        assert.equal(fifo.peek(), model[0]);
+      }
+      assert.deepEqual([...fifo], model);
+    }),
+    { numRuns: 300 },
   );
 });
