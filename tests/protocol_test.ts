@@ -81,6 +81,31 @@ Deno.test("runtime: a lone result that cannot be cloned fails alone with a TypeE
   assert.match(failure.thrown.kind === "error" ? failure.thrown.message : "", /structured-clone/);
 });
 
+Deno.test("runtime: a batch is answered in one columnar message, failures by index", () => {
+  const { runtime, sent } = runtimeWithPort();
+  define(runtime, sent);
+  runtime.receive({
+    type: "run",
+    defines: [],
+    ids: [20, 21, 22, 23],
+    fnIds: [1, 1, 2, 1],
+    modes: [0, 0, 0, 0],
+    args: [[1], [2], [], [4]],
+  });
+  assert.equal(sent.length, 1);
+  const reply = sent[0]! as Extract<FromWorker, { type: "results" }>;
+  assert.equal(reply.type, "results");
+  assert.deepEqual(reply.ids, [20, 21, 22, 23]);
+  assert.deepEqual([reply.values[0], reply.values[1], reply.values[3]], [2, 4, 8]);
+  assert.deepEqual(reply.failures.map(([at]) => at), [2]);
+  assert.equal(reply.starts.length, 4);
+  assert.equal(reply.runMs.length, 4);
+  // And the next lone task is a lone result again: nothing of the batch is left over.
+  runtime.receive([24, 1, 0, [5]]);
+  assert.deepEqual((sent[1] as readonly unknown[])[0], 24);
+  assert.deepEqual((sent[1] as readonly unknown[])[3], 10);
+});
+
 Deno.test("pool: the first call of a function defines it in a batch; later lone calls are arrays", async () => {
   const toWorker: ToWorker[] = [];
   // A transport that runs the real runtime in this thread, recording what the pool sends.

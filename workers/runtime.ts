@@ -7,6 +7,7 @@
  */
 
 import { type TaskFailure, toThrownData } from "../src/errors.ts";
+import { Fifo } from "../src/_fifo.ts";
 import {
   CALL_MODES,
   type FromWorker,
@@ -72,13 +73,15 @@ export function createRuntime(port: RuntimePort): {
   const functions = new Map<number, Promise<Loaded | TaskFailure>>();
   const loadedById = new Map<number, Loaded | TaskFailure>();
   const moduleCache = new Map<string, Promise<Record<string, unknown>>>();
-  const queue: WireTask[] = [];
-  let head = 0;
+  // Fifos keep their storage when they empty, so a lone task allocates no queue each time.
+  const queue = new Fifo<WireTask>();
+  /** Tasks ever received, and ever taken from the queue (run or skipped as cancelled). */
+  let received = 0;
+  let taken = 0;
   const cancelled = new Set<number>();
   // Where each `run` message's tasks end in the queue: results go back as each batch ends,
   // so the pool can send the next batch while this worker runs the one after.
-  const batchEnds: number[] = [];
-  let nextEnd = 0;
+  const batchEnds = new Fifo<number>();
   const outbox = new Outbox();
   let running = false;
   let closed = false;
@@ -130,10 +133,11 @@ export function createRuntime(port: RuntimePort): {
       return;
     }
     t0 = performance.now();
-    while (head < queue.length) {
-      const task = queue[head]!;
+    while (queue.length > 0) {
+      const task = queue.peek()!;
       if (cancelled.delete(task.id)) {
-        queue[head++] = undefined as unknown as WireTask;
+        queue.shift();
+        taken++;
         continue;
       }
       let loaded: Loaded | TaskFailure | undefined = initFailure ?? loadedById.get(task.fnId);
@@ -146,7 +150,8 @@ export function createRuntime(port: RuntimePort): {
         }
         loaded = failure(new Error(`Worker has no function ${task.fnId}`), "task");
       }
-      queue[head++] = undefined as unknown as WireTask;
+      queue.shift();
+      taken++;
       const start = TIME_ORIGIN + t0;
       if (!("fn" in loaded)) {
         finish(task.id, start, undefined, loaded);
@@ -176,10 +181,7 @@ export function createRuntime(port: RuntimePort): {
       }
       finish(task.id, start, value, null);
     }
-    queue.length = 0;
-    head = 0;
-    batchEnds.length = 0;
-    nextEnd = 0;
+    if (batchEnds.length > 0) batchEnds.clear(); // the last tasks were cancelled
     flush();
     running = false;
   }
@@ -189,10 +191,10 @@ export function createRuntime(port: RuntimePort): {
     let t1 = performance.now();
     if (failed === null) outbox.ok(id, start, t1 - t0, value);
     else outbox.fail(id, start, t1 - t0, failed);
-    if (head >= (batchEnds[nextEnd] ?? Infinity)) {
-      while (head >= (batchEnds[nextEnd] ?? Infinity)) nextEnd++;
+    if (taken >= (batchEnds.peek() ?? Infinity)) {
+      while (taken >= (batchEnds.peek() ?? Infinity)) batchEnds.shift();
       flush();
-      if (head < queue.length) t1 = performance.now();
+      if (queue.length > 0) t1 = performance.now();
     } else if (TIME_ORIGIN + t1 - outbox.since >= FLUSH_MS) {
       flush();
       t1 = performance.now();
@@ -228,7 +230,7 @@ export function createRuntime(port: RuntimePort): {
           mode: CALL_MODES[message[2]]!,
           args: message[3],
         });
-        batchEnds.push(queue.length);
+        batchEnds.push(++received);
         if (!running) drain();
         return;
       }
@@ -264,7 +266,8 @@ export function createRuntime(port: RuntimePort): {
               args: message.args[i]!,
             });
           }
-          batchEnds.push(queue.length);
+          received += message.ids.length;
+          batchEnds.push(received);
           if (!running) drain();
           return;
         case "cancel":
@@ -424,44 +427,62 @@ function compile(source: string): TaskFunction {
 
 /** Finished tasks waiting to be sent, column by column. */
 class Outbox {
+  /** The only outcome so far, when it succeeded: already the message that will carry it. */
+  #lone: [id: number, start: number, runMs: number, value: unknown] | null = null;
   #ids: number[] = [];
   #starts: number[] = [];
   #runMs: number[] = [];
   #values: unknown[] = [];
   #failures: [number, TaskFailure][] = [];
+  #count = 0;
   /** When the oldest waiting task started. */
   since = 0;
 
   get length(): number {
-    return this.#ids.length;
+    return this.#count;
   }
 
   ok(id: number, start: number, runMs: number, value: unknown): void {
+    if (this.#count === 0) {
+      this.since = start;
+      this.#lone = [id, start, runMs, value];
+      this.#count = 1;
+      return;
+    }
+    this.#spill();
     this.#add(id, start, runMs, value);
   }
 
   fail(id: number, start: number, runMs: number, failure: TaskFailure): void {
-    this.#failures.push([this.#ids.length, failure]);
+    this.#spill();
+    this.#failures.push([this.#count, failure]);
     this.#add(id, start, runMs, undefined);
   }
 
+  /** A second outcome arrived: the lone one moves into the columns. */
+  #spill(): void {
+    const lone = this.#lone;
+    if (lone === null) return;
+    this.#lone = null;
+    this.#count = 0;
+    this.#add(lone[0], lone[1], lone[2], lone[3]);
+  }
+
   #add(id: number, start: number, runMs: number, value: unknown): void {
-    if (this.#ids.length === 0) this.since = start;
+    if (this.#count === 0) this.since = start;
     this.#ids.push(id);
     this.#starts.push(start);
     this.#runMs.push(runMs);
     this.#values.push(value);
+    this.#count++;
   }
 
   /** Empties the outbox into one message. */
   take(): WireResults | LoneResult {
-    if (this.#ids.length === 1 && this.#failures.length === 0) {
-      const lone: LoneResult = [this.#ids[0]!, this.#starts[0]!, this.#runMs[0]!, this.#values[0]];
-      this.#ids.length =
-        this.#starts.length =
-        this.#runMs.length =
-        this.#values.length =
-          0;
+    this.#count = 0;
+    const lone = this.#lone;
+    if (lone !== null) {
+      this.#lone = null;
       return lone;
     }
     const message: WireResults = {
