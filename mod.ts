@@ -23,7 +23,12 @@ export {
   Pool,
   type PoolOptions,
 } from "./src/pool.ts";
-export { AsyncResult, type ResultCallbacks } from "./src/results.ts";
+export {
+  AsyncResult,
+  type ResultCallbacks,
+  type ResultSource,
+  type ResultState,
+} from "./src/results.ts";
 export {
   PermissionError,
   PoolClosedError,

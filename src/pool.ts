@@ -317,7 +317,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     args?: A,
     options?: ApplyAsyncOptions<R>,
   ): AsyncResult<R> {
-    return new AsyncResult(this.#applyJob(fn, args, options, options, "applyAsync").promise);
+    return new AsyncResult(this.#applyJob(fn, args, options, options, "applyAsync"));
   }
 
   /**
@@ -370,7 +370,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: MapAsyncOptions<R>,
   ): AsyncResult<R[]> {
     return new AsyncResult(
-      this.#mapJob<R>(fn, iterable, options, options, "map", "mapAsync").promise,
+      this.#mapJob<R>(fn, iterable, options, options, "map", "mapAsync"),
     );
   }
 
@@ -421,7 +421,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: MapAsyncOptions<R>,
   ): AsyncResult<R[]> {
     return new AsyncResult(
-      this.#mapJob<R>(fn, iterable, options, options, "starmap", "starmapAsync").promise,
+      this.#mapJob<R>(fn, iterable, options, options, "starmap", "starmapAsync"),
     );
   }
 

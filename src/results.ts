@@ -19,6 +19,22 @@ export interface JobHost {
   cancel(tasks: Iterable<PendingTask>): void;
 }
 
+/** Where a call stands. */
+export type ResultState = "pending" | "fulfilled" | "rejected";
+
+/**
+ * What an {@link AsyncResult} reads: where the call stands, and its outcome as a promise.
+ * A pool's call makes that promise only when it is first asked for, so a result read
+ * through callbacks, or never, costs no promise, and a failure nobody asks about is not an
+ * unhandled rejection (as in Python, where the error waits in the AsyncResult until get()).
+ */
+export interface ResultSource<R> {
+  /** Where the call stands now. */
+  readonly state: ResultState;
+  /** The call's outcome; asking for it is what makes it. */
+  readonly promise: Promise<R>;
+}
+
 /** Callbacks of the `*Async` forms. */
 export interface ResultCallbacks<R> {
   /** Called with the result when the call succeeds. */
@@ -47,18 +63,36 @@ export interface ResultCallbacks<R> {
  * ```
  */
 export class AsyncResult<R> implements PromiseLike<R> {
-  readonly #promise: Promise<R>;
-  #state: "pending" | "fulfilled" | "rejected" = "pending";
+  readonly #source: ResultSource<R>;
 
-  /** Wraps a promise; the pool makes these, users get them from the `*Async` calls. */
-  constructor(promise: Promise<R>) {
-    this.#promise = promise;
-    // Attached at once: a failed call that nobody awaits is not an unhandled rejection,
-    // as in Python, where the error waits in the AsyncResult until get().
-    promise.then(
-      () => this.#state = "fulfilled",
-      () => this.#state = "rejected",
-    );
+  /**
+   * Wraps a promise, or a call's {@link ResultSource}; the pool makes these, users get them
+   * from the `*Async` calls.
+   */
+  constructor(source: Promise<R> | ResultSource<R>) {
+    if (source instanceof Promise) {
+      const tracked: { state: ResultState; promise: Promise<R> } = {
+        state: "pending",
+        promise: source,
+      };
+      // Attached at once: a failed call that nobody awaits is not an unhandled rejection,
+      // as in Python, where the error waits in the AsyncResult until get().
+      source.then(
+        () => tracked.state = "fulfilled",
+        () => tracked.state = "rejected",
+      );
+      this.#source = tracked;
+    } else {
+      this.#source = source;
+    }
+  }
+
+  get #promise(): Promise<R> {
+    return this.#source.promise;
+  }
+
+  get #state(): ResultState {
+    return this.#source.state;
   }
 
   /** Whether the call has finished, well or not. */
@@ -142,22 +176,38 @@ function checkTimeout(timeoutMs: number, method: string): void {
   }
 }
 
-/** Settles a promise once, runs the call's callbacks, then tells the host. */
-abstract class SettlingJob<T> implements Job {
-  readonly promise: Promise<T>;
+/** Settles once, runs the call's callbacks, then tells the host. */
+abstract class SettlingJob<T> implements Job, ResultSource<T> {
   slot = -1;
-  #resolve!: (value: T) => void;
-  #reject!: (error: unknown) => void;
-  settled = false;
+  state: ResultState = "pending";
+  #promise: Promise<T> | null = null;
+  #resolve: ((value: T) => void) | null = null;
+  #reject: ((error: unknown) => void) | null = null;
+  #outcome: unknown = undefined;
 
   constructor(
     protected readonly host: JobHost,
     readonly callbacks: ResultCallbacks<T> | undefined,
-  ) {
-    this.promise = new Promise<T>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+  ) {}
+
+  /** Whether the call has finished, well or not. */
+  get settled(): boolean {
+    return this.state !== "pending";
+  }
+
+  /** The outcome as a promise, made when first asked for (see {@link ResultSource}). */
+  get promise(): Promise<T> {
+    if (this.#promise === null) {
+      if (this.state === "fulfilled") this.#promise = Promise.resolve(this.#outcome as T);
+      else if (this.state === "rejected") this.#promise = Promise.reject(this.#outcome);
+      else {
+        this.#promise = new Promise<T>((resolve, reject) => {
+          this.#resolve = resolve;
+          this.#reject = reject;
+        });
+      }
+    }
+    return this.#promise;
   }
 
   abstract complete(task: PendingTask, value: unknown): void;
@@ -165,17 +215,19 @@ abstract class SettlingJob<T> implements Job {
 
   fail(_task: PendingTask | null, error: unknown): void {
     if (this.settled) return;
-    this.settled = true;
+    this.state = "rejected";
+    this.#outcome = error;
     this.host.cancel(this.tasks());
-    this.#reject(error);
+    this.#reject?.(error);
     runCallback(this.callbacks?.errorCallback, error);
     this.host.settled(this);
   }
 
   protected succeed(value: T): void {
     if (this.settled) return;
-    this.settled = true;
-    this.#resolve(value);
+    this.state = "fulfilled";
+    this.#outcome = value;
+    this.#resolve?.(value);
     runCallback(this.callbacks?.callback, value);
     this.host.settled(this);
   }

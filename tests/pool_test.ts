@@ -233,6 +233,44 @@ for (const isolation of ISOLATIONS) {
   );
 
   Deno.test(
+    named("Pool.*Async() failures nobody asks about are no unhandled rejection", isolation),
+    async () => {
+      // Deno fails a test on an unhandled rejection, so merely finishing proves the point.
+      await using pool = new Pool({ size: 1, ...options });
+      const seen: unknown[] = [];
+      const apply = pool.applyAsync(
+        () => {
+          throw new RangeError("ignored");
+        },
+        [],
+        { errorCallback: (error) => seen.push(error) },
+      );
+      const map = pool.mapAsync(
+        (x: number) => {
+          if (x === 2) throw new RangeError("ignored too");
+          return x;
+        },
+        [1, 2, 3],
+        { chunksize: 1 },
+      );
+      assert.equal(await pool.apply(math.add, [1, 1]), 2);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(apply.ready(), true);
+      assert.equal(map.ready(), true);
+      assert.equal(seen.length, 1);
+      // Asked for later, the error is still there, as in Python's get().
+      await assert.rejects(
+        apply.get(),
+        (e: Error) => e instanceof TaskError && /ignored/.test(e.message),
+      );
+      await assert.rejects(
+        map.get(),
+        (e: Error) => e instanceof TaskError && /ignored too/.test(e.message),
+      );
+    },
+  );
+
+  Deno.test(
     named("Pool.applyAsync() runs callback and errorCallback before join() resolves", isolation),
     async () => {
       const pool = new Pool({ size: 2, ...options });
