@@ -824,3 +824,28 @@ Deno.test("Pool fails queued tasks when no worker can start, instead of hanging"
   });
   await assert.rejects(pool.map(math.square, [1, 2, 3]), WorkerCrashError);
 });
+
+Deno.test("Pool builds no event that nobody listens to, and only the kinds listened to", async () => {
+  await using pool = new Pool(2);
+  const built: string[] = [];
+  // Every event goes through dispatchEvent: count what reaches it.
+  const dispatch = pool.dispatchEvent.bind(pool);
+  pool.dispatchEvent = (event: Event) => {
+    built.push(event.type);
+    return dispatch(event);
+  };
+  await pool.map(math.square, Array.from({ length: 50 }, (_, i) => i), { chunksize: 1 });
+  assert.deepEqual(built, [], "events were built with no listener");
+
+  const ends: unknown[] = [];
+  const onEnd = (event: Event) => ends.push((event as CustomEvent).detail);
+  pool.addEventListener("taskend", onEnd);
+  await pool.map(math.square, [1, 2, 3, 4, 5], { chunksize: 1 });
+  assert.equal(ends.length, 5);
+  assert.deepEqual(new Set(built), new Set(["taskend"]));
+
+  pool.removeEventListener("taskend", onEnd);
+  built.length = 0;
+  await pool.map(math.square, [1, 2, 3], { chunksize: 1 });
+  assert.deepEqual(built, []);
+});
