@@ -12,7 +12,8 @@ import { check, closePool, type Env, type Step } from "./harness.ts";
 /** The pool size of every workload (the machine has 2 cores). */
 export const POOL_SIZE = 2;
 
-const TASKS_URL = new URL("./tasks.ts", import.meta.url);
+/** The benchmark task bodies, as every pool row and the profile reach them. */
+export const TASKS_URL = new URL("./tasks.ts", import.meta.url);
 
 /** The pool's task references to bench/tasks.ts. */
 export type Tasks = TaskModule<typeof import("./tasks.ts")>;

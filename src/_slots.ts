@@ -12,24 +12,28 @@ export interface Slotted {
 }
 
 export class SlotList<T extends Slotted> {
-  readonly #items: T[] = [];
+  // Never shortened: \`pop()\` to empty makes V8 free the storage, and the next add allocate
+  // it again, on every lone call.
+  readonly #items: (T | undefined)[] = [];
+  #size = 0;
 
   /** How many members there are. */
   get size(): number {
-    return this.#items.length;
+    return this.#size;
   }
 
   /** Adds a member that is in no list. */
   add(item: T): void {
-    item.slot = this.#items.length;
-    this.#items.push(item);
+    item.slot = this.#size;
+    this.#items[this.#size++] = item;
   }
 
   /** Removes a member; returns whether it was here. */
   delete(item: T): boolean {
     const at = item.slot;
-    if (at < 0 || this.#items[at] !== item) return false;
-    const last = this.#items.pop()!;
+    if (at < 0 || at >= this.#size || this.#items[at] !== item) return false;
+    const last = this.#items[--this.#size]!;
+    this.#items[this.#size] = undefined;
     if (last !== item) {
       this.#items[at] = last;
       last.slot = at;
@@ -40,6 +44,6 @@ export class SlotList<T extends Slotted> {
 
   /** The members now, as an array of their own (safe to change the list while using it). */
   toArray(): T[] {
-    return this.#items.slice();
+    return this.#items.slice(0, this.#size) as T[];
   }
 }

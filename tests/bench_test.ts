@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 
 const MAIN = new URL("../bench/main.ts", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
+const PROFILE = new URL("../bench/profile.ts", import.meta.url);
 
 /** Runs `deno task bench` with `args`, as a user would, and collects its output. */
 function bench(...args: string[]): Promise<Deno.CommandOutput> {
@@ -36,4 +37,40 @@ Deno.test("bench/main.ts rejects an unknown workload in --only", async () => {
   const output = await bench("--only", "W9");
   assert.equal(output.code, 2);
   assert.match(new TextDecoder().decode(output.stderr), /no workload W9/);
+});
+
+Deno.test("bench/profile.ts prints its three counters with figures for pool and floor", async () => {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", decodeURIComponent(PROFILE.pathname), "--tasks", "300", "--sites", "5"],
+    cwd: decodeURIComponent(ROOT.pathname),
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.equal(
+    output.code,
+    0,
+    `profile failed:\n${stdout}\n${new TextDecoder().decode(output.stderr)}`,
+  );
+  const figure = (label: string) => {
+    const line = stdout.split("\n").find((l) => l.trimStart().startsWith(label));
+    assert.ok(line, `no '${label}' line in:\n${stdout}`);
+    const value = Number(line.slice(line.indexOf(label) + label.length).trim().split(/\s+/)[0]);
+    assert.ok(Number.isFinite(value) && value > 0, `'${label}' has no figure: ${line}`);
+    return value;
+  };
+  for (
+    const label of [
+      "raw floor, one in flight",
+      "pool apply, one in flight",
+      "pool applyAsync, pipelined",
+    ]
+  ) {
+    figure(label);
+  }
+  if (Deno.build.os === "linux") figure("pool apply, size 2");
+  // The sampled sites name the pool's own files, so the profile really looked inside it.
+  assert.match(stdout, /in all\n(?:.*\n){0,5}.*src\/\w+\.ts:\d+/);
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { permissionsKey, Pool } from "../mod.ts";
 import { Fifo } from "../src/_fifo.ts";
+import { SlotList } from "../src/_slots.ts";
 
 Deno.test("Pool.map() equals Array.prototype.map for any input and chunksize", async () => {
   await using pool = new Pool(2);
@@ -94,6 +95,37 @@ Deno.test("Fifo (the ring buffer under every queue) behaves as an array", () => 
       }
       assert.deepEqual([...fifo], model);
     }),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("SlotList (the pool's live jobs) behaves as a Set", () => {
+  type Member = { slot: number; name: number };
+  const members: Member[] = Array.from({ length: 12 }, (_, name) => ({ slot: -1, name }));
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.nat(11)), { maxLength: 200, size: "max" }),
+      (ops) => {
+        for (const member of members) member.slot = -1;
+        const list = new SlotList<Member>();
+        const model = new Set<Member>();
+        for (const [add, index] of ops) {
+          const member = members[index]!;
+          if (add) {
+            if (model.has(member)) continue; // a member is in one list at most once
+            list.add(member);
+            model.add(member);
+          } else {
+            assert.equal(list.delete(member), model.delete(member));
+          }
+          assert.equal(list.size, model.size);
+          assert.deepEqual(
+            list.toArray().map((m) => m.name).sort((a, b) => a - b),
+            [...model].map((m) => m.name).sort((a, b) => a - b),
+          );
+        }
+      },
+    ),
     { numRuns: 300 },
   );
 });
