@@ -4,10 +4,10 @@ const MAIN = new URL("../bench/main.ts", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
 const PROFILE = new URL("../bench/profile.ts", import.meta.url);
 
-/** Runs `deno task bench` with `args`, as a user would, and collects its output. */
-function bench(...args: string[]): Promise<Deno.CommandOutput> {
+/** Runs a bench script with `args`, as its deno task would, and collects its output. */
+function runScript(script: URL, args: string[]): Promise<Deno.CommandOutput> {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", decodeURIComponent(MAIN.pathname), ...args],
+    args: ["run", "-A", decodeURIComponent(script.pathname), ...args],
     cwd: decodeURIComponent(ROOT.pathname),
     env: { NO_COLOR: "1" },
     stdin: "null",
@@ -15,6 +15,9 @@ function bench(...args: string[]): Promise<Deno.CommandOutput> {
     stderr: "piped",
   }).output();
 }
+
+/** Runs `deno task bench` with `args`. */
+const bench = (...args: string[]) => runScript(MAIN, args);
 
 Deno.test("bench/main.ts --quick runs every workload and prints a row for each", async () => {
   const output = await bench("--quick");
@@ -40,14 +43,7 @@ Deno.test("bench/main.ts rejects an unknown workload in --only", async () => {
 });
 
 Deno.test("bench/profile.ts prints its three counters with figures for pool and floor", async () => {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", decodeURIComponent(PROFILE.pathname), "--tasks", "300", "--sites", "5"],
-    cwd: decodeURIComponent(ROOT.pathname),
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const output = await runScript(PROFILE, ["--tasks", "300", "--sites", "5"]);
   const stdout = new TextDecoder().decode(output.stdout);
   assert.equal(
     output.code,
