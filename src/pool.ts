@@ -30,7 +30,7 @@ import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stat
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
-import { collect, transfersIn } from "./_payload.ts";
+import { binaryBytes, collect, transfersIn } from "./_payload.ts";
 import { SlotList } from "./_slots.ts";
 import {
   checkArgumentLists,
@@ -722,7 +722,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
       if (job.settled) return;
       if (mode === "starmap") checkArgumentLists(items, method);
       const chunksize = options?.chunksize ??
-        this.#estimates.chunksize(definition.fnId, items.length, this.#size);
+        this.#estimates.chunksize(
+          definition.fnId,
+          items.length,
+          this.#size,
+          // Moved buffers are not copied: they need no smaller chunks.
+          items.length > 0 && !options?.transfer ? binaryBytes(items) / items.length : 0,
+        );
       const chunks = Math.ceil(items.length / chunksize);
       this.#dispatcher.assertQueueRoom(chunks, method);
       job.expect(items.length);

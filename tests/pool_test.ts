@@ -849,3 +849,30 @@ Deno.test("Pool builds no event that nobody listens to, and only the kinds liste
   await pool.map(math.square, [1, 2, 3], { chunksize: 1 });
   assert.deepEqual(built, []);
 });
+
+Deno.test("Pool.map() by default sends big binary items one per chunk, small ones chunked", async () => {
+  await using pool = new Pool(2);
+  const total = (values: Float64Array) => values.reduce((sum, x) => sum + x, 0);
+  const arrays = (length: number) =>
+    Array.from({ length: 64 }, (_, i) => new Float64Array(length).fill(i));
+  /** Chunk sizes of the second map (the first teaches the pool the function's cost). */
+  const chunkSizes = async (length: number, move = false) => {
+    const call = (items: Float64Array[]) =>
+      pool.map(total, items, move ? { transfer: items.map((a) => a.buffer as ArrayBuffer) } : {});
+    await call(arrays(length));
+    const sizes: number[] = [];
+    const onEnd = (event: Event) => sizes.push((event as CustomEvent).detail.items);
+    pool.addEventListener("taskend", onEnd);
+    const items = arrays(length);
+    const expected = items.map(total);
+    assert.deepEqual(await call(items), expected);
+    pool.removeEventListener("taskend", onEnd);
+    return sizes;
+  };
+  assert.deepEqual(new Set(await chunkSizes(64 * 1024)), new Set([1]), "512 KiB items");
+  const small = await chunkSizes(16);
+  assert.ok(Math.max(...small) > 1, `128-byte items went one per chunk: ${small}`);
+  // Moved buffers are not copied, so they may share a chunk.
+  const moved = await chunkSizes(64 * 1024, true);
+  assert.ok(Math.max(...moved) > 1, `transferred items went one per chunk: ${moved}`);
+});
