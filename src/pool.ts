@@ -781,8 +781,10 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const lane = options?.permissions === undefined
       ? this.#defaultLane
       : this.#laneFor(options.permissions, "options.permissions");
+    /** Binary bytes per item of the last chunk: the next automatic one is sized by it. */
+    let itemBytes = 0;
     const chunksize = options?.chunksize === undefined
-      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size)
+      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size, itemBytes)
       : () => options.chunksize!;
     const window = options?.window ??
       Math.max(64, this.#size * 4 * (options?.chunksize ?? 256));
@@ -808,6 +810,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
           transfer,
           lane,
         );
+        // Moved buffers are not copied: they need no smaller chunks (as for map).
+        itemBytes = transfer === undefined ? task.bytes / items.length : 0;
         this.#dispatcher.enqueue(task);
         return task;
       },

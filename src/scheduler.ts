@@ -107,16 +107,17 @@ export class RunTimeEstimates {
    */
   chunksize(fnId: number, length: number | undefined, workers: number, itemBytes = 0): number {
     const perItem = this.#perItemMs.get(fnId);
+    let chunk: number;
     if (length === undefined) {
-      if (perItem === undefined) return 1;
-      return clamp(Math.floor(1 / Math.max(perItem, 1e-6)), 1, 4096);
-    }
-    let chunk = Math.min(MAX_CHUNK, Math.max(1, Math.ceil(length / (workers * 4))));
-    if (perItem !== undefined && perItem > 0) {
-      chunk = Math.min(chunk, Math.max(1, Math.floor(20 / perItem)));
-    } else if (perItem === undefined && length <= workers * 64) {
-      // Few items of unknown cost: one each keeps every worker busy.
-      chunk = 1;
+      chunk = perItem === undefined ? 1 : clamp(Math.floor(1 / Math.max(perItem, 1e-6)), 1, 4096);
+    } else {
+      chunk = Math.min(MAX_CHUNK, Math.max(1, Math.ceil(length / (workers * 4))));
+      if (perItem !== undefined && perItem > 0) {
+        chunk = Math.min(chunk, Math.max(1, Math.floor(20 / perItem)));
+      } else if (perItem === undefined && length <= workers * 64) {
+        // Few items of unknown cost: one each keeps every worker busy.
+        chunk = 1;
+      }
     }
     if (itemBytes > 0) {
       chunk = Math.min(chunk, Math.max(1, Math.floor(MAX_BATCH_BYTES / itemBytes)));

@@ -876,3 +876,23 @@ Deno.test("Pool.map() by default sends big binary items one per chunk, small one
   const moved = await chunkSizes(64 * 1024, true);
   assert.ok(Math.max(...moved) > 1, `transferred items went one per chunk: ${moved}`);
 });
+
+Deno.test("Pool.imap() grows chunks of small items, but not of big binary ones", async () => {
+  await using pool = new Pool(2);
+  const total = (values: Float64Array) => values.reduce((sum, x) => sum + x, 0);
+  const chunkSizes = async (length: number) => {
+    const items = () => Array.from({ length: 96 }, (_, i) => new Float64Array(length).fill(i));
+    for await (const _ of pool.imap(total, items())) { /* teaches the pool the cost */ }
+    const sizes: number[] = [];
+    const onEnd = (event: Event) => sizes.push((event as CustomEvent).detail.items);
+    pool.addEventListener("taskend", onEnd);
+    const sums: number[] = [];
+    for await (const sum of pool.imap(total, items())) sums.push(sum);
+    pool.removeEventListener("taskend", onEnd);
+    assert.deepEqual(sums, items().map(total));
+    return sizes;
+  };
+  const small = await chunkSizes(16);
+  assert.ok(Math.max(...small) > 1, `128-byte items went one per chunk: ${small}`);
+  assert.deepEqual(new Set(await chunkSizes(64 * 1024)), new Set([1]), "512 KiB items");
+});
