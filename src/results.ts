@@ -19,7 +19,18 @@ export interface JobHost {
   cancel(tasks: Iterable<PendingTask>): void;
 }
 
-/** Where a call stands. */
+/**
+ * Where a call stands: what `AsyncResult.ready()` and `successful()` read.
+ *
+ * @example
+ * ```ts
+ * import type { ResultState } from "@seed/pool";
+ * import assert from "node:assert/strict";
+ *
+ * const states: ResultState[] = ["pending", "fulfilled", "rejected"];
+ * assert.equal(states.length, 3);
+ * ```
+ */
 export type ResultState = "pending" | "fulfilled" | "rejected";
 
 /**
@@ -27,6 +38,18 @@ export type ResultState = "pending" | "fulfilled" | "rejected";
  * A pool's call makes that promise only when it is first asked for, so a result read
  * through callbacks, or never, costs no promise, and a failure nobody asks about is not an
  * unhandled rejection (as in Python, where the error waits in the AsyncResult until get()).
+ *
+ * @example An AsyncResult over an outcome of your own (in tests, say)
+ * ```ts
+ * import { AsyncResult, type ResultSource } from "@seed/pool";
+ * import assert from "node:assert/strict";
+ *
+ * const done: ResultSource<number> = { state: "fulfilled", promise: Promise.resolve(42) };
+ * const result = new AsyncResult(done);
+ * assert.equal(result.ready(), true);
+ * assert.equal(result.successful(), true);
+ * assert.equal(await result.get(), 42);
+ * ```
  */
 export interface ResultSource<R> {
   /** Where the call stands now. */
