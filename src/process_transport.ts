@@ -19,8 +19,7 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
-import { FrameDecoder } from "./_frames.ts";
+import { decodeFrame, encodeFrame, FrameDecoder } from "./_frames.ts";
 import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
@@ -144,7 +143,7 @@ class Child {
         try {
           frames.push(chunk, (payload) => {
             try {
-              messages.push(deserialize(payload) as FromWorker);
+              messages.push(decodeFrame(payload) as FromWorker);
             } catch (error) {
               throw new RangeError(`a frame that cannot be read (${(error as Error).message})`);
             }
@@ -220,21 +219,14 @@ function spawn(options: Deno.CommandOptions): Deno.ChildProcess {
 }
 
 function frameOf(message: ToWorker): Uint8Array {
-  let payload: Uint8Array;
   try {
-    // A Buffer is a Uint8Array; the cast keeps older @types/node (pulled in by some npm
-    // packages' typings) from disagreeing about its buffer type.
-    payload = serialize(message) as unknown as Uint8Array;
+    return encodeFrame(message);
   } catch (error) {
     throw new DOMException(
       `Cannot send the message to a process worker: ${(error as Error).message}`,
       "DataCloneError",
     );
   }
-  const frame = new Uint8Array(4 + payload.length);
-  new DataView(frame.buffer).setUint32(0, payload.length, true);
-  frame.set(payload, 4);
-  return frame;
 }
 
 /**

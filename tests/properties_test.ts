@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { permissionsKey, Pool } from "../mod.ts";
 import { Fifo } from "../src/_fifo.ts";
 import { SlotList } from "../src/_slots.ts";
+import { decodeFrame, encodeFrame, FrameDecoder } from "../src/_frames.ts";
 
 Deno.test("Pool.map() equals Array.prototype.map for any input and chunksize", async () => {
   await using pool = new Pool(2);
@@ -127,5 +128,57 @@ Deno.test("SlotList (the pool's live jobs) behaves as a Set", () => {
       },
     ),
     { numRuns: 300 },
+  );
+});
+
+/** A message through a process worker's frames: encoded, cut by the decoder, decoded. */
+function throughFrames(message: unknown): { value: unknown; kind: number } {
+  const payloads: Uint8Array[] = [];
+  new FrameDecoder().push(encodeFrame(message), (payload) => payloads.push(payload));
+  assert.equal(payloads.length, 1);
+  return { value: decodeFrame(payloads[0]!), kind: payloads[0]![0]! };
+}
+
+Deno.test("process frames carry any value exactly as a structured clone would", () => {
+  fc.assert(
+    fc.property(
+      fc.anything({
+        withBigInt: true,
+        withBoxedValues: true,
+        withDate: true,
+        withMap: true,
+        withSet: true,
+        withNullPrototype: true,
+        withSparseArray: true,
+        withTypedArray: true,
+        maxDepth: 10,
+      }),
+      (value) => {
+        assert.deepStrictEqual(throughFrames(value).value, structuredClone(value));
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+Deno.test("process frames use the fast encoding for plain messages, node:v8 for the rest", () => {
+  const SIMPLE = 1;
+  const lone = [7, 1, 0, [{ name: "x", tags: ["a", "b"], n: -0, ok: true, none: null }]];
+  assert.equal(throughFrames(lone).kind, SIMPLE);
+  assert.deepStrictEqual(throughFrames(lone).value, lone);
+  const withProto = JSON.parse('{"__proto__": 1, "a": 2}');
+  assert.deepStrictEqual(throughFrames(withProto).value, structuredClone(withProto));
+  for (const value of [new Float64Array(4), new Date(0), new Map(), 1n, [1, , 3], new Error("e")]) {
+    assert.notEqual(throughFrames(value).kind, SIMPLE, `${Deno.inspect(value)} went the fast way`);
+  }
+  const extra = Object.assign([1, 2], { label: "kept" });
+  assert.deepStrictEqual(throughFrames(extra).value, structuredClone(extra));
+  const cyclic: Record<string, unknown> = {};
+  cyclic.self = cyclic;
+  const back = throughFrames(cyclic).value as Record<string, unknown>;
+  assert.equal(back.self, back);
+  assert.throws(
+    () => encodeFrame({ fn: () => 1 }),
+    /could not be cloned|DataCloneError|cannot be cloned/i,
   );
 });

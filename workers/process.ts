@@ -1,9 +1,10 @@
 /**
  * The subprocess entry of a pool worker (`isolation: "process"`): the same runtime as a Web
  * Worker (`createRuntime`), spoken over the process's stdio. Each message travels as one
- * frame, a 4-byte little-endian length and then the message in `node:v8` serialization
- * (structured-clone semantics). stdin carries the pool's messages; stdout carries this
- * worker's and nothing else, so console output is sent to stderr. stderr is free text the
+ * frame (src/_frames.ts): a 4-byte little-endian length, then the message in a small
+ * encoding of plain data or in `node:v8` serialization (structured-clone semantics).
+ * stdin carries the pool's messages; stdout carries this worker's and nothing else, so
+ * console output is sent to stderr. stderr is free text the
  * pool forwards to its own stderr (it also reads V8's out-of-memory report there).
  *
  * The process ends as soon as its stdin ends (the pool closed it, or the pool's process
@@ -13,8 +14,7 @@
  * @module
  */
 
-import { deserialize, serialize } from "node:v8";
-import { FrameDecoder } from "../src/_frames.ts";
+import { decodeFrame, encodeFrame, FrameDecoder } from "../src/_frames.ts";
 import { createRuntime, interceptDeaths } from "./runtime.ts";
 import type { ToWorker } from "../src/protocol.ts";
 
@@ -32,11 +32,8 @@ function writeAll(bytes: Uint8Array): void {
 }
 
 function postFrame(message: unknown): void {
-  // serialize throws for what cannot be cloned, before anything is written.
-  const payload = serialize(message);
-  const frame = new Uint8Array(4 + payload.length);
-  new DataView(frame.buffer).setUint32(0, payload.length, true);
-  frame.set(payload, 4);
+  // encodeFrame throws for what cannot be cloned, before anything is written.
+  const frame = encodeFrame(message);
   try {
     writeAll(frame);
   } catch {
@@ -76,7 +73,7 @@ async function readFrames(): Promise<void> {
   for await (const chunk of Deno.stdin.readable) {
     const messages: ToWorker[] = [];
     try {
-      frames.push(chunk, (payload) => messages.push(deserialize(payload) as ToWorker));
+      frames.push(chunk, (payload) => messages.push(decodeFrame(payload) as ToWorker));
     } catch {
       realExit(2); // a corrupt stream: nothing more can be trusted
     }
