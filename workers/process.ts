@@ -70,7 +70,13 @@ Deno.unrefTimer(parentCheck);
 /** Reads frames from stdin until it ends, then ends the process. */
 async function readFrames(): Promise<void> {
   const frames = new FrameDecoder();
-  for await (const chunk of Deno.stdin.readable) {
+  // Plain reads, not `Deno.stdin.readable`: the stream costs ~60 µs more per message here
+  // (a bare stdio ping-pong: 109 µs with reads, 168 µs with the stream).
+  const buffer = new Uint8Array(64 * 1024);
+  for (;;) {
+    const read = await Deno.stdin.read(buffer);
+    if (read === null) break;
+    const chunk = buffer.subarray(0, read);
     const messages: ToWorker[] = [];
     try {
       frames.push(chunk, (payload) => messages.push(decodeFrame(payload) as ToWorker));
