@@ -19,7 +19,7 @@
  * @module
  */
 
-import { decodeFrame, encodeFrame, FrameDecoder } from "./_frames.ts";
+import { decodeFrame, FrameDecoder, FrameWriter, loadV8, needsV8 } from "./_frames.ts";
 import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
@@ -84,6 +84,7 @@ function workerArgs(
 class Child {
   readonly process: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  readonly #frames: FrameWriter;
   #stderrTail = "";
   /** Resolves with the exit status once its streams are drained. */
   readonly ended: Promise<Deno.CommandStatus>;
@@ -104,6 +105,7 @@ class Child {
     };
     this.process = spawn(options);
     this.#writer = this.process.stdin.getWriter();
+    this.#frames = new FrameWriter((frame) => this.#write(frame));
     const stdoutDone = this.#readFrames(onMessage, onCorrupt);
     const stderrDone = this.#forwardStderr();
     this.ended = Promise.all([this.process.status, stdoutDone, stderrDone]).then(([status]) => {
@@ -117,7 +119,19 @@ class Child {
     return this.#stderrTail;
   }
 
-  write(frame: Uint8Array): void {
+  /** Sends a message as a frame (see FrameWriter); throws DataCloneError. */
+  send(message: ToWorker): void {
+    try {
+      this.#frames.send(message);
+    } catch (error) {
+      throw new DOMException(
+        `Cannot send the message to a process worker: ${(error as Error).message}`,
+        "DataCloneError",
+      );
+    }
+  }
+
+  #write(frame: Uint8Array): void {
     // A write to a dead worker fails: its end is reported by its status, not here.
     this.#writer.write(frame).catch(() => {});
   }
@@ -141,13 +155,16 @@ class Child {
         if (corrupt) continue; // drain, so the stream closes
         const messages: FromWorker[] = [];
         try {
-          frames.push(chunk, (payload) => {
+          const payloads: Uint8Array[] = [];
+          frames.push(chunk, (payload) => payloads.push(payload));
+          for (const payload of payloads) {
+            if (needsV8(payload)) await loadV8();
             try {
               messages.push(decodeFrame(payload) as FromWorker);
             } catch (error) {
               throw new RangeError(`a frame that cannot be read (${(error as Error).message})`);
             }
-          });
+          }
         } catch (error) {
           corrupt = true;
           onCorrupt(this, (error as Error).message);
@@ -218,17 +235,6 @@ function spawn(options: Deno.CommandOptions): Deno.ChildProcess {
   }
 }
 
-function frameOf(message: ToWorker): Uint8Array {
-  try {
-    return encodeFrame(message);
-  } catch (error) {
-    throw new DOMException(
-      `Cannot send the message to a process worker: ${(error as Error).message}`,
-      "DataCloneError",
-    );
-  }
-}
-
 /**
  * Detaches transferred buffers as `postMessage` would, so code behaves the same in both
  * isolations: the data itself was copied into the frame (a process cannot share memory).
@@ -278,9 +284,8 @@ class ProcessTransport implements Transport {
 
   send(message: ToWorker, transfer?: Transferable[]): void {
     if (this.#terminated || this.#ended) return;
-    const frame = frameOf(message);
+    this.#child!.send(message);
     if (transfer !== undefined && transfer.length > 0) detach(transfer);
-    this.#child!.write(frame);
   }
 
   #onMessage(from: Child, message: FromWorker): void {

@@ -83,3 +83,20 @@ Deno.test("Pool process isolation: a worker has exactly the listed env variable"
   assert.equal(home, "granted");
   assert.notEqual(net, "granted"); // and --no-prompt: nothing can be asked for later
 });
+
+Deno.test("process frames: a message that needs node:v8 waits for it to load, in order", async () => {
+  // A process of its own: node:v8 is loaded lazily, once per process.
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", decodeURIComponent(fixture("frames_lazy.ts").pathname)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 0, stderr);
+  const report = JSON.parse(new TextDecoder().decode(output.stdout));
+  assert.deepEqual(report.before, { needsV8: true });
+  // The plain message went at once; the Map waits for node:v8, and what follows waits too.
+  assert.deepEqual(report.writtenBeforeLoad, [["plain", 1]]);
+  assert.equal(report.unclonable, "DataCloneError");
+  assert.deepEqual(report.written, [["plain", 1], { map: [["k", 1]] }, ["after", 3]]);
+});

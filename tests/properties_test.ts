@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { permissionsKey, Pool } from "../mod.ts";
 import { Fifo } from "../src/_fifo.ts";
 import { SlotList } from "../src/_slots.ts";
-import { decodeFrame, encodeFrame, FrameDecoder } from "../src/_frames.ts";
+import { decodeFrame, encodeFrame, FrameDecoder, loadV8 } from "../src/_frames.ts";
 
 Deno.test("Pool.map() equals Array.prototype.map for any input and chunksize", async () => {
   await using pool = new Pool(2);
@@ -134,12 +134,13 @@ Deno.test("SlotList (the pool's live jobs) behaves as a Set", () => {
 /** A message through a process worker's frames: encoded, cut by the decoder, decoded. */
 function throughFrames(message: unknown): { value: unknown; kind: number } {
   const payloads: Uint8Array[] = [];
-  new FrameDecoder().push(encodeFrame(message), (payload) => payloads.push(payload));
+  new FrameDecoder().push(encodeFrame(message)!, (payload) => payloads.push(payload));
   assert.equal(payloads.length, 1);
   return { value: decodeFrame(payloads[0]!), kind: payloads[0]![0]! };
 }
 
-Deno.test("process frames carry any value exactly as a structured clone would", () => {
+Deno.test("process frames carry any value exactly as a structured clone would", async () => {
+  await loadV8();
   fc.assert(
     fc.property(
       fc.anything({
@@ -161,7 +162,8 @@ Deno.test("process frames carry any value exactly as a structured clone would", 
   );
 });
 
-Deno.test("process frames use the fast encoding for plain messages, node:v8 for the rest", () => {
+Deno.test("process frames use the fast encoding for plain messages, node:v8 for the rest", async () => {
+  await loadV8();
   const SIMPLE = 1;
   const lone = [7, 1, 0, [{ name: "x", tags: ["a", "b"], n: -0, ok: true, none: null }]];
   assert.equal(throughFrames(lone).kind, SIMPLE);

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { decodeFrame, encodeFrame, FrameDecoder } from "../src/_frames.ts";
+import { decodeFrame, FrameDecoder, FrameWriter, loadV8, needsV8 } from "../src/_frames.ts";
 import { createRuntime, interceptDeaths } from "./runtime.ts";
 import type { ToWorker } from "../src/protocol.ts";
 
@@ -31,9 +31,7 @@ function writeAll(bytes: Uint8Array): void {
   while (offset < bytes.length) offset += writeStdout(bytes.subarray(offset));
 }
 
-function postFrame(message: unknown): void {
-  // encodeFrame throws for what cannot be cloned, before anything is written.
-  const frame = encodeFrame(message);
+function writeFrame(frame: Uint8Array): void {
   try {
     writeAll(frame);
   } catch {
@@ -42,9 +40,13 @@ function postFrame(message: unknown): void {
   }
 }
 
+const frames = new FrameWriter(writeFrame);
+
 const runtime = createRuntime({
-  post: postFrame,
-  close: () => realExit(0),
+  // Throws for what cannot be cloned, before anything is written.
+  post: (message) => frames.send(message),
+  // A last message may still wait for node:v8 to load (see FrameWriter).
+  close: () => void frames.flushed().then(() => realExit(0)),
 });
 
 // stdout belongs to the protocol: a task's console output goes to stderr instead, where
@@ -69,7 +71,7 @@ Deno.unrefTimer(parentCheck);
 
 /** Reads frames from stdin until it ends, then ends the process. */
 async function readFrames(): Promise<void> {
-  const frames = new FrameDecoder();
+  const decoder = new FrameDecoder();
   // Plain reads, not `Deno.stdin.readable`: the stream costs ~60 µs more per message here
   // (a bare stdio ping-pong: 109 µs with reads, 168 µs with the stream).
   const buffer = new Uint8Array(64 * 1024);
@@ -77,13 +79,22 @@ async function readFrames(): Promise<void> {
     const read = await Deno.stdin.read(buffer);
     if (read === null) break;
     const chunk = buffer.subarray(0, read);
-    const messages: ToWorker[] = [];
+    const payloads: Uint8Array[] = [];
     try {
-      frames.push(chunk, (payload) => messages.push(decodeFrame(payload) as ToWorker));
+      decoder.push(chunk, (payload) => payloads.push(payload));
     } catch {
       realExit(2); // a corrupt stream: nothing more can be trusted
     }
-    for (const message of messages) runtime.receive(message);
+    for (const payload of payloads) {
+      if (needsV8(payload)) await loadV8();
+      let message: ToWorker;
+      try {
+        message = decodeFrame(payload) as ToWorker;
+      } catch {
+        realExit(2);
+      }
+      runtime.receive(message!);
+    }
   }
   realExit(0);
 }
