@@ -62,6 +62,26 @@ export class FrameDecoder {
     }
     if (this.#start === this.#end) this.#start = this.#end = 0;
   }
+
+  /**
+   * Adds a chunk and resolves with the messages of its complete frames, loading `node:v8`
+   * first when one needs it. Rejects with a RangeError for a corrupt stream or a frame that
+   * cannot be read.
+   */
+  async messages(chunk: Uint8Array): Promise<unknown[]> {
+    const payloads: Uint8Array[] = [];
+    this.push(chunk, (payload) => payloads.push(payload));
+    const messages: unknown[] = [];
+    for (const payload of payloads) {
+      if (needsV8(payload)) await loadV8();
+      try {
+        messages.push(decodeFrame(payload));
+      } catch (error) {
+        throw new RangeError(`a frame that cannot be read (${(error as Error).message})`);
+      }
+    }
+    return messages;
+  }
 }
 
 /** The scratch a message is encoded into before its frame is cut to size. */

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { decodeFrame, FrameDecoder, FrameWriter, loadV8, needsV8 } from "./_frames.ts";
+import { FrameDecoder, FrameWriter } from "./_frames.ts";
 import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
@@ -153,18 +153,9 @@ class Child {
     try {
       for await (const chunk of this.process.stdout) {
         if (corrupt) continue; // drain, so the stream closes
-        const messages: FromWorker[] = [];
+        let messages: FromWorker[] = [];
         try {
-          const payloads: Uint8Array[] = [];
-          frames.push(chunk, (payload) => payloads.push(payload));
-          for (const payload of payloads) {
-            if (needsV8(payload)) await loadV8();
-            try {
-              messages.push(decodeFrame(payload) as FromWorker);
-            } catch (error) {
-              throw new RangeError(`a frame that cannot be read (${(error as Error).message})`);
-            }
-          }
+          messages = await frames.messages(chunk) as FromWorker[];
         } catch (error) {
           corrupt = true;
           onCorrupt(this, (error as Error).message);

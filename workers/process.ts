@@ -4,8 +4,8 @@
  * frame (src/_frames.ts): a 4-byte little-endian length, then the message in a small
  * encoding of plain data or in `node:v8` serialization (structured-clone semantics).
  * stdin carries the pool's messages; stdout carries this worker's and nothing else, so
- * console output is sent to stderr. stderr is free text the
- * pool forwards to its own stderr (it also reads V8's out-of-memory report there).
+ * console output is sent to stderr. stderr is free text the pool forwards to its own stderr
+ * (it also reads V8's out-of-memory report there).
  *
  * The process ends as soon as its stdin ends (the pool closed it, or the pool's process
  * died), and when its parent process changes (the pool's process died and this one was
@@ -14,7 +14,7 @@
  * @module
  */
 
-import { decodeFrame, FrameDecoder, FrameWriter, loadV8, needsV8 } from "../src/_frames.ts";
+import { FrameDecoder, FrameWriter } from "../src/_frames.ts";
 import { createRuntime, interceptDeaths } from "./runtime.ts";
 import type { ToWorker } from "../src/protocol.ts";
 
@@ -78,23 +78,13 @@ async function readFrames(): Promise<void> {
   for (;;) {
     const read = await Deno.stdin.read(buffer);
     if (read === null) break;
-    const chunk = buffer.subarray(0, read);
-    const payloads: Uint8Array[] = [];
+    let messages: ToWorker[];
     try {
-      decoder.push(chunk, (payload) => payloads.push(payload));
+      messages = await decoder.messages(buffer.subarray(0, read)) as ToWorker[];
     } catch {
       realExit(2); // a corrupt stream: nothing more can be trusted
     }
-    for (const payload of payloads) {
-      if (needsV8(payload)) await loadV8();
-      let message: ToWorker;
-      try {
-        message = decodeFrame(payload) as ToWorker;
-      } catch {
-        realExit(2);
-      }
-      runtime.receive(message!);
-    }
+    for (const message of messages!) runtime.receive(message);
   }
   realExit(0);
 }
