@@ -164,6 +164,11 @@ export class FrameWriter {
     this.#waiting.push(structuredClone(message));
   }
 
+  /** Whether some messages wait for `node:v8` (see {@link flushed}). */
+  get waiting(): boolean {
+    return this.#waiting !== null;
+  }
+
   /** Resolves once every message sent so far has been written. */
   flushed(): Promise<void> {
     return this.#flushed;

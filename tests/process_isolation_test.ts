@@ -161,3 +161,18 @@ Deno.test(
     assert.deepEqual(await survivors([idle]), []);
   },
 );
+
+Deno.test("Pool process isolation: a task that calls close() stops right there", async () => {
+  await using pool = new Pool({ size: 1, isolation: "process" });
+  const marker = await Deno.makeTempFile();
+  await Deno.remove(marker);
+  await assert.rejects(
+    pool.apply((path: string) => {
+      (globalThis as unknown as { close(): void }).close();
+      Deno.writeTextFileSync(path, "the task ran on after close()");
+    }, [marker]),
+    WorkerCrashError,
+  );
+  await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
+  assert.equal(await pool.apply((x: number) => x + 1, [1]), 2);
+});
