@@ -24,13 +24,14 @@ export function binaryBytes(args: readonly unknown[]): number {
   const n = args.length;
   const step = n > 64 ? Math.floor(n / 64) : 1;
   let bytes = 0;
-  for (let i = 0; i < n; i += step) {
-    const value = args[i];
-    if (typeof value === "object" && value !== null) {
-      if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) bytes += value.byteLength;
-    }
-  }
+  for (let i = 0; i < n; i += step) bytes += valueBytes(args[i]);
   return bytes * step;
+}
+
+/** How many bytes of binary data a value is, when it is an ArrayBuffer or a view of one. */
+export function valueBytes(value: unknown): number {
+  if (typeof value !== "object" || value === null) return 0;
+  return ArrayBuffer.isView(value) || value instanceof ArrayBuffer ? value.byteLength : 0;
 }
 
 /** The transferables among a chunk's items (the item itself, or its buffer). */

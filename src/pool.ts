@@ -25,7 +25,7 @@ import {
   type ResultCallbacks,
   StreamJob,
 } from "./results.ts";
-import { type Job, type Lane, RunTimeEstimates } from "./scheduler.ts";
+import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./scheduler.ts";
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
@@ -781,10 +781,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const lane = options?.permissions === undefined
       ? this.#defaultLane
       : this.#laneFor(options.permissions, "options.permissions");
-    /** Binary bytes per item of the last chunk: the next automatic one is sized by it. */
-    let itemBytes = 0;
     const chunksize = options?.chunksize === undefined
-      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size, itemBytes)
+      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size)
       : () => options.chunksize!;
     const window = options?.window ??
       Math.max(64, this.#size * 4 * (options?.chunksize ?? 256));
@@ -810,11 +808,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
           transfer,
           lane,
         );
-        // Moved buffers are not copied: they need no smaller chunks (as for map).
-        itemBytes = transfer === undefined ? task.bytes / items.length : 0;
         this.#dispatcher.enqueue(task);
         return task;
       },
+      // Automatic chunks keep to MAX_BATCH_BYTES of copied binary data, as map's do;
+      // moved buffers are not copied.
+      options?.chunksize === undefined && !options?.transfer ? MAX_BATCH_BYTES : Infinity,
     );
     this.#jobs.add(job);
     if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);

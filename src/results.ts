@@ -8,6 +8,7 @@
  */
 
 import { Fifo } from "./_fifo.ts";
+import { valueBytes } from "./_payload.ts";
 import { TimeoutError } from "./errors.ts";
 import type { Job, PendingTask } from "./scheduler.ts";
 
@@ -355,6 +356,8 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     private readonly chunksize: () => number,
     private readonly window: number,
     private readonly submit: SubmitChunk,
+    /** A chunk closes once its items hold this many bytes of binary data. */
+    private readonly maxChunkBytes = Infinity,
   ) {
     if (Symbol.asyncIterator in input) {
       this.#async = (input as AsyncIterable<unknown>)[Symbol.asyncIterator]();
@@ -516,7 +519,8 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
         const size = Math.max(1, Math.min(this.chunksize(), room));
         const chunk: unknown[] = [];
         const index = this.#pulledItems;
-        while (chunk.length < size) {
+        let bytes = 0;
+        while (chunk.length < size && bytes < this.maxChunkBytes) {
           let step: IteratorResult<unknown>;
           try {
             step = this.#sync ? this.#sync.next() : await this.#async!.next();
@@ -530,6 +534,7 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
             break;
           }
           chunk.push(step.value);
+          if (this.maxChunkBytes !== Infinity) bytes += valueBytes(step.value);
         }
         if (this.#stopped) return;
         if (chunk.length > 0) {
