@@ -33,9 +33,9 @@ export class FrameDecoder {
   #end = 0;
 
   /**
-   * Adds a chunk and calls `onFrame` with each complete payload: a copy, since
-   * deserialized typed arrays are views of the bytes they were read from and this buffer is
-   * reused. Throws a RangeError for a length over {@link MAX_FRAME_BYTES} (a corrupt
+   * Adds a chunk and calls `onFrame` with each complete payload: a view of this decoder's
+   * buffer, valid until the next `push` (decode it before then; {@link decodeFrame} copies
+   * what it keeps). Throws a RangeError for a length over {@link MAX_FRAME_BYTES} (a corrupt
    * stream); an error from `onFrame` stops the chunk there and propagates.
    */
   push(chunk: Uint8Array, onFrame: (payload: Uint8Array) => void): void {
@@ -56,7 +56,7 @@ export class FrameDecoder {
         .getUint32(0, true);
       if (length > MAX_FRAME_BYTES) throw new RangeError(`a frame of ${length} bytes`);
       if (this.#end - this.#start - 4 < length) break;
-      const payload = buffer.slice(this.#start + 4, this.#start + 4 + length);
+      const payload = buffer.subarray(this.#start + 4, this.#start + 4 + length);
       this.#start += 4 + length;
       onFrame(payload);
     }
@@ -129,7 +129,8 @@ export function decodeFrame(payload: Uint8Array): unknown {
   }
   if (payload[0] === V8_KIND) {
     if (v8 === undefined) throw new Error("node:v8 is not loaded: await loadV8() first");
-    return v8.deserialize(payload.subarray(1));
+    // A copy: deserialized typed arrays are views of the bytes they are read from.
+    return v8.deserialize(payload.slice(1));
   }
   throw new RangeError(`a frame of unknown kind ${payload[0]}`);
 }

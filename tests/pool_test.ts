@@ -850,49 +850,58 @@ Deno.test("Pool builds no event that nobody listens to, and only the kinds liste
   assert.deepEqual(built, []);
 });
 
+/** Sums an array: the task of the chunking tests below. */
+const total = (values: Float64Array) => values.reduce((sum, x) => sum + x, 0);
+
+/** `count` arrays of `length` numbers each. */
+const arrays = (count: number, length: number) =>
+  Array.from({ length: count }, (_, i) => new Float64Array(length).fill(i));
+
+/**
+ * Items per task (chunk) of the second of two runs of `run`: the first teaches the pool the
+ * function's cost. `run` is given fresh arrays each time and returns the sums.
+ */
+async function chunkSizes(
+  pool: Pool,
+  make: () => Float64Array[],
+  run: (items: Float64Array[]) => Promise<number[]>,
+): Promise<number[]> {
+  await run(make());
+  const sizes: number[] = [];
+  const onEnd = (event: Event) => sizes.push((event as CustomEvent).detail.items);
+  pool.addEventListener("taskend", onEnd);
+  const items = make();
+  const expected = items.map(total);
+  assert.deepEqual(await run(items), expected);
+  pool.removeEventListener("taskend", onEnd);
+  return sizes;
+}
+
 Deno.test("Pool.map() by default sends big binary items one per chunk, small ones chunked", async () => {
   await using pool = new Pool(2);
-  const total = (values: Float64Array) => values.reduce((sum, x) => sum + x, 0);
-  const arrays = (length: number) =>
-    Array.from({ length: 64 }, (_, i) => new Float64Array(length).fill(i));
-  /** Chunk sizes of the second map (the first teaches the pool the function's cost). */
-  const chunkSizes = async (length: number, move = false) => {
-    const call = (items: Float64Array[]) =>
-      pool.map(total, items, move ? { transfer: items.map((a) => a.buffer as ArrayBuffer) } : {});
-    await call(arrays(length));
-    const sizes: number[] = [];
-    const onEnd = (event: Event) => sizes.push((event as CustomEvent).detail.items);
-    pool.addEventListener("taskend", onEnd);
-    const items = arrays(length);
-    const expected = items.map(total);
-    assert.deepEqual(await call(items), expected);
-    pool.removeEventListener("taskend", onEnd);
-    return sizes;
-  };
-  assert.deepEqual(new Set(await chunkSizes(64 * 1024)), new Set([1]), "512 KiB items");
-  const small = await chunkSizes(16);
+  const map = (items: Float64Array[]) => pool.map(total, items);
+  const big = await chunkSizes(pool, () => arrays(64, 64 * 1024), map);
+  assert.deepEqual(new Set(big), new Set([1]), "512 KiB items");
+  const small = await chunkSizes(pool, () => arrays(64, 16), map);
   assert.ok(Math.max(...small) > 1, `128-byte items went one per chunk: ${small}`);
   // Moved buffers are not copied, so they may share a chunk.
-  const moved = await chunkSizes(64 * 1024, true);
+  const moved = await chunkSizes(
+    pool,
+    () => arrays(64, 64 * 1024),
+    (items) => pool.map(total, items, { transfer: items.map((a) => a.buffer as ArrayBuffer) }),
+  );
   assert.ok(Math.max(...moved) > 1, `transferred items went one per chunk: ${moved}`);
 });
 
 Deno.test("Pool.imap() grows chunks of small items, but not of big binary ones", async () => {
   await using pool = new Pool(2);
-  const total = (values: Float64Array) => values.reduce((sum, x) => sum + x, 0);
-  const chunkSizes = async (length: number) => {
-    const items = () => Array.from({ length: 96 }, (_, i) => new Float64Array(length).fill(i));
-    for await (const _ of pool.imap(total, items())) { /* teaches the pool the cost */ }
-    const sizes: number[] = [];
-    const onEnd = (event: Event) => sizes.push((event as CustomEvent).detail.items);
-    pool.addEventListener("taskend", onEnd);
+  const imap = async (items: Float64Array[]) => {
     const sums: number[] = [];
-    for await (const sum of pool.imap(total, items())) sums.push(sum);
-    pool.removeEventListener("taskend", onEnd);
-    assert.deepEqual(sums, items().map(total));
-    return sizes;
+    for await (const sum of pool.imap(total, items)) sums.push(sum);
+    return sums;
   };
-  const small = await chunkSizes(16);
+  const small = await chunkSizes(pool, () => arrays(96, 16), imap);
   assert.ok(Math.max(...small) > 1, `128-byte items went one per chunk: ${small}`);
-  assert.deepEqual(new Set(await chunkSizes(64 * 1024)), new Set([1]), "512 KiB items");
+  const big = await chunkSizes(pool, () => arrays(96, 64 * 1024), imap);
+  assert.deepEqual(new Set(big), new Set([1]), "512 KiB items");
 });

@@ -434,19 +434,17 @@ class Outbox {
   #runMs: number[] = [];
   #values: unknown[] = [];
   #failures: [number, TaskFailure][] = [];
-  #count = 0;
   /** When the oldest waiting task started. */
   since = 0;
 
   get length(): number {
-    return this.#count;
+    return this.#lone !== null ? 1 : this.#ids.length;
   }
 
   ok(id: number, start: number, runMs: number, value: unknown): void {
-    if (this.#count === 0) {
+    if (this.length === 0) {
       this.since = start;
       this.#lone = [id, start, runMs, value];
-      this.#count = 1;
       return;
     }
     this.#spill();
@@ -455,7 +453,7 @@ class Outbox {
 
   fail(id: number, start: number, runMs: number, failure: TaskFailure): void {
     this.#spill();
-    this.#failures.push([this.#count, failure]);
+    this.#failures.push([this.#ids.length, failure]);
     this.#add(id, start, runMs, undefined);
   }
 
@@ -464,22 +462,19 @@ class Outbox {
     const lone = this.#lone;
     if (lone === null) return;
     this.#lone = null;
-    this.#count = 0;
     this.#add(lone[0], lone[1], lone[2], lone[3]);
   }
 
   #add(id: number, start: number, runMs: number, value: unknown): void {
-    if (this.#count === 0) this.since = start;
+    if (this.#ids.length === 0) this.since = start;
     this.#ids.push(id);
     this.#starts.push(start);
     this.#runMs.push(runMs);
     this.#values.push(value);
-    this.#count++;
   }
 
   /** Empties the outbox into one message. */
   take(): WireResults | LoneResult {
-    this.#count = 0;
     const lone = this.#lone;
     if (lone !== null) {
       this.#lone = null;
