@@ -401,9 +401,15 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     if (this.#stopped || this.#hasTaskError) return;
     this.#hasTaskError = true;
     this.#taskError = error;
-    // A whole-call failure (terminate, timeout, abort) is thrown at once; a task's failure,
-    // in an ordered stream, after the results before it.
+    // A whole-call failure (terminate, timeout, abort) is thrown by the very next `next()`,
+    // and results that arrived but were not read yet are dropped: whether one had arrived is
+    // a matter of timing, and the outcome must not be. A task's failure, in an ordered
+    // stream, is thrown after the results before it.
     this.#taskErrorAt = task === null ? -Infinity : task.index;
+    if (task === null) {
+      this.#ready.clear();
+      this.#byIndex.clear();
+    }
     this.#stopPulling();
     const doomed = [...this.#live].filter((t) => !this.ordered || t.index > this.#taskErrorAt);
     for (const t of doomed) this.#live.delete(t);

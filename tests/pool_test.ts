@@ -792,15 +792,26 @@ Deno.test("Pool with scoped permissions runs task modules its workers cannot rea
   assert.equal(await pool.apply(math.square, [5]), 25);
 });
 
-Deno.test("Pool.terminate() ends an imap nobody reads, and the iterator then throws", async () => {
+Deno.test("Pool.terminate() ends an imap nobody reads; its next() throws, dropping results that arrived", async () => {
   const pool = new Pool(1);
   function* endless() {
     for (let n = 0;; n++) yield n;
   }
-  const squares = pool.imap(math.square, endless(), { window: 8 });
-  await sleep(20);
+  // A result has reached the iterator (taskend comes just before it is handed over) but
+  // nobody has read it: terminate() drops it, so the outcome does not depend on timing.
+  const arrived = new Promise((resolve) => pool.addEventListener("taskend", resolve));
+  const squares = pool.imap(math.square, endless(), { window: 8, chunksize: 1 });
+  await arrived;
   await pool.terminate(); // must not wait for the unread stream
   await assert.rejects(squares.next(), PoolClosedError);
+  assert.deepEqual(await squares.next(), { done: true, value: undefined });
+});
+
+Deno.test("Pool.terminate() before any result arrives: the imap's next() throws as well", async () => {
+  const pool = new Pool(1);
+  const slow = pool.imap((ms: number) => new Promise((r) => setTimeout(r, ms)), [5_000]);
+  await pool.terminate();
+  await assert.rejects(slow.next(), PoolClosedError);
 });
 
 Deno.test("Pool.join() does not wait for the reader of a finished imap", async () => {
