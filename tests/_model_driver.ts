@@ -1,0 +1,422 @@
+/**
+ * Runs a generated script (tests/_model.ts) on a real pool and checks every invariant of
+ * the contract that the run exercised: each call settles exactly once, within a deadline,
+ * with an outcome the model allows; the counters and events add up; `queued` is never
+ * negative and `running` never exceeds the workers; the pool still works afterwards and
+ * `terminate()` resolves.
+ *
+ * A hang is found as a stall: no pool event and no settled call for `stallMs` while calls
+ * are pending (tasks here last at most a few tens of ms, so that is a generous margin).
+ *
+ * @module
+ */
+
+import {
+  type Isolation,
+  Pool,
+  PoolClosedError,
+  QueueFullError,
+  TaskError,
+  taskModule,
+  TimeoutError,
+  WorkerCrashError,
+} from "../mod.ts";
+import { fixture } from "./_isolation.ts";
+import {
+  type CallSpec,
+  checkSettled,
+  checkStreamed,
+  describeError,
+  expect,
+  type Expectation,
+  itemValue,
+  materialize,
+  type Outcome,
+  type Script,
+  type Settled,
+  STARMAP_OFFSET,
+  type Streamed,
+} from "./_model.ts";
+import { Watch } from "./_model_watch.ts";
+
+const behaviours = taskModule<typeof import("./fixtures/behaviours.ts")>(
+  fixture("behaviours.ts"),
+);
+
+/** How long the driver waits before it calls something a hang. */
+export interface Limits {
+  /** No progress at all (no event, no settled call) for this long is a hang. */
+  readonly stallMs: number;
+  /** Nor may one wait last longer than this, progress or not. */
+  readonly hardMs: number;
+  /** Invariants not to fail on (any whose name contains one of these), to look past them. */
+  readonly ignore?: readonly string[];
+}
+
+/** Milliseconds, cleared when done, so the test's sanitizers see no leaked timer. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One call of the script, as it runs. */
+class CallRun {
+  /** The ids of the tasks it queued while it was being made (arrays and generators). */
+  readonly ids: number[] = [];
+  readonly abortReason: DOMException;
+  settledAs: Settled | Streamed | null = null;
+  thrownAtCall: unknown = undefined;
+  stage = "calling";
+  callbacks = { callback: [] as unknown[], errorCallback: [] as unknown[] };
+  done: Promise<void> = Promise.resolve();
+  settled = false;
+  /** Found never to settle: no more waiting for it. */
+  hung = false;
+  /** `stats().queued` just before the call. */
+  queuedBefore = 0;
+
+  constructor(
+    readonly index: number,
+    readonly spec: CallSpec,
+    readonly expectation: Expectation,
+  ) {
+    this.abortReason = new DOMException(`model abort of call ${index}`, "AbortError");
+  }
+
+  classify(error: unknown): Outcome | string {
+    if (error === this.abortReason) return "AbortError";
+    for (
+      const type of [TaskError, WorkerCrashError, TimeoutError, PoolClosedError, QueueFullError]
+    ) {
+      if (error instanceof type) return type.name as Outcome;
+    }
+    if (error instanceof TypeError) return "TypeError";
+    return `unexpected ${describeError(error)}`;
+  }
+
+  describe(): string {
+    const { spec } = this;
+    const items = spec.items.map((i) =>
+      i.kind + ("ms" in i ? ` ${i.ms}ms` : "") + ("how" in i ? ` ${i.how}` : "") +
+      ("as" in i ? ` ${i.as}` : "")
+    );
+    const opts = [
+      spec.input !== "array" ? `input ${spec.input}` : "",
+      spec.chunksize !== undefined ? `chunksize ${spec.chunksize}` : "",
+      spec.timeout !== undefined ? `timeout ${spec.timeout}` : "",
+      spec.abort
+        ? `abort ${spec.abort.when}${"ms" in spec.abort ? ` ${spec.abort.ms}ms` : ""}`
+        : "",
+      spec.lane !== "default" ? `permissions ${spec.lane}` : "",
+      spec.method.startsWith("imap") ? `consume ${spec.consume}` : "",
+      spec.callbacks ? "callbacks" : "",
+    ].filter(Boolean);
+    return `call #${this.index} ${spec.method}([${items.join(", ")}]${
+      opts.length ? `, ${opts.join(", ")}` : ""
+    })`;
+  }
+}
+
+/** Runs `script` on a fresh pool in `isolation`; throws an InvariantViolation if one broke. */
+export async function runScript(script: Script, isolation: Isolation, limits: Limits) {
+  const { pool: spec } = script;
+  const pool = new Pool({
+    size: spec.size,
+    isolation,
+    ...(spec.maxTasksPerWorker !== undefined && { maxTasksPerWorker: spec.maxTasksPerWorker }),
+    ...(spec.maxQueue !== undefined && { maxQueue: spec.maxQueue }),
+    ...(spec.idleTimeout !== undefined && { idleTimeout: spec.idleTimeout }),
+  });
+  const watch = new Watch(pool, spec.maxQueue);
+  const runs: CallRun[] = [];
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const terminations: Promise<void>[] = [];
+  let terminateHung = false;
+  try {
+    const actions = script.actions;
+    for (let a = 0; a < actions.length; a++) {
+      const action = actions[a]!;
+      switch (action.kind) {
+        case "call": {
+          const context = {
+            state: pool.state,
+            terminateFollows: actions.slice(a + 1).some((next) => next.kind === "terminate"),
+            maxQueue: spec.maxQueue,
+            callIndex: runs.length,
+          };
+          const run = new CallRun(runs.length, action, expect(action, context));
+          runs.push(run);
+          startCall(pool, run, watch, timers);
+          break;
+        }
+        case "pause":
+          await within(new Promise(() => {}), action.ms);
+          break;
+        case "drain":
+          await settleAll(runs, watch, limits, "a drain step");
+          break;
+        case "close":
+          pool.close();
+          break;
+        case "terminate":
+          terminations.push(pool.terminate());
+          break;
+      }
+      watch.sample(`after step ${a} (${action.kind})`);
+    }
+    await settleAll(runs, watch, limits, "the end of the script");
+    await watch.idle(limits.stallMs);
+    for (const run of runs) if (run.settled) checkRun(run, watch);
+    watch.checkIdle(
+      runs.filter((run) => !run.expectation.refused)
+        .flatMap((run) => run.expectation.items)
+        .filter((item) => item.outcome === "ok").length,
+    );
+    if (pool.state === "running") {
+      const fresh = pool.apply(behaviours.behave, [{ kind: "quick", value: 4242 }]);
+      let value: unknown;
+      fresh.then((v) => value = v, (e) => value = e);
+      if (!await within(fresh, limits.stallMs)) {
+        watch.violate("the pool still works", "a fresh apply() did not settle");
+      } else if (value !== 4242) {
+        watch.violate("the pool still works", `a fresh apply() gave ${Deno.inspect(value)}`);
+      }
+      pool.close();
+    }
+    if (pool.state === "closing" && !await within(pool.join(), limits.stallMs)) {
+      watch.violate(
+        "join() resolves after close()",
+        `join() did not resolve in ${limits.stallMs} ms`,
+      );
+    }
+    for (const termination of terminations) {
+      if (!await within(termination, limits.stallMs)) terminateHung = true;
+    }
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    if (!await within(pool.terminate(), limits.stallMs)) terminateHung = true;
+    watch.detach();
+  }
+  if (terminateHung) watch.violate("terminate() resolves", `not within ${limits.stallMs} ms`);
+  watch.throwIfViolated(limits.ignore ?? []);
+}
+
+function startCall(
+  pool: Pool,
+  run: CallRun,
+  watch: Watch,
+  timers: Set<ReturnType<typeof setTimeout>>,
+): void {
+  const { spec } = run;
+  const controller = spec.abort ? new AbortController() : undefined;
+  if (spec.abort?.when === "before") controller!.abort(run.abortReason);
+  const options: Record<string, unknown> = {};
+  if (spec.chunksize !== undefined) options.chunksize = spec.chunksize;
+  if (spec.timeout !== undefined) options.timeout = spec.timeout;
+  if (controller) options.signal = controller.signal;
+  if (spec.lane === "none") options.permissions = "none";
+  if (spec.callbacks) {
+    options.callback = (value: unknown) => run.callbacks.callback.push(value);
+    options.errorCallback = (error: unknown) => run.callbacks.errorCallback.push(error);
+  }
+  const starmap = spec.method.startsWith("starmap");
+  const args = spec.items.map((item, i) => {
+    const arg = materialize(item, itemValue(run.index, i));
+    return starmap ? [arg, STARMAP_OFFSET] : arg;
+  });
+  const input = spec.input === "array" ? args : spec.input === "generator"
+    ? (function* () {
+      yield* args;
+    })()
+    : (async function* () {
+      for (const arg of args) yield arg;
+    })();
+  run.queuedBefore = pool.stats().queued;
+  // deno-lint-ignore no-explicit-any
+  const p = pool as any; // the calls take fixture items of every shape, on purpose
+  const fn = starmap ? behaviours.behaveWith : behaviours.behave;
+  let made: unknown;
+  watch.capture(run.ids);
+  try {
+    made = spec.method === "apply" || spec.method === "applyAsync"
+      ? p[spec.method](fn, args, options)
+      : p[spec.method](fn, input, options);
+  } catch (error) {
+    run.thrownAtCall = error;
+  } finally {
+    watch.capture(null);
+  }
+  if (spec.abort?.when === "queued") controller!.abort(run.abortReason);
+  if (spec.abort?.when === "started") {
+    const abort = () => queueMicrotask(() => controller!.abort(run.abortReason));
+    if (run.ids.length > 0) watch.onStart(run.ids, abort);
+    else timers.add(setTimeout(() => controller!.abort(run.abortReason), 1));
+  }
+  if (spec.abort?.when === "later") {
+    timers.add(setTimeout(() => controller!.abort(run.abortReason), spec.abort.ms));
+  }
+  if (run.thrownAtCall !== undefined) {
+    run.settledAs = {
+      kind: "error",
+      outcome: run.classify(run.thrownAtCall),
+      error: run.thrownAtCall,
+    };
+    run.settled = true;
+    return;
+  }
+  const settle = (as: Settled | Streamed) => {
+    if (run.settled) watch.violate("every call settles exactly once", `${run.describe()} twice`);
+    run.settledAs = as;
+    run.settled = true;
+    watch.progress();
+  };
+  if (spec.method.startsWith("imap")) {
+    run.done = consume(made as AsyncIterableIterator<unknown>, run, watch).then(settle);
+  } else {
+    run.stage = "awaiting its result";
+    const result = made as PromiseLike<unknown>;
+    run.done = Promise.resolve(result).then(
+      (value) => settle({ kind: "value", value }),
+      (error) => settle({ kind: "error", outcome: run.classify(error), error }),
+    );
+  }
+}
+
+async function consume(
+  iterator: AsyncIterableIterator<unknown>,
+  run: CallRun,
+  watch: Watch,
+): Promise<Streamed> {
+  const { consume: mode } = run.spec;
+  const yielded: unknown[] = [];
+  if (mode === "none") return { yielded, end: { kind: "untouched" } };
+  const limit = mode === "full" ? Infinity : mode;
+  let end: Streamed["end"];
+  for (;;) {
+    if (yielded.length >= limit) {
+      run.stage = `return() after ${yielded.length} results`;
+      await iterator.return!();
+      return { yielded, end: { kind: "returned" } };
+    }
+    run.stage = `reading result ${yielded.length}`;
+    try {
+      const step = await iterator.next();
+      if (step.done) {
+        end = { kind: "done" };
+        break;
+      }
+      yielded.push(step.value);
+      watch.progress();
+    } catch (error) {
+      end = { kind: "error", outcome: run.classify(error), error };
+      break;
+    }
+  }
+  // An iterator that ended stays ended: the next next() says done, it does not throw or hang.
+  run.stage = `next() after the stream ended (${end.kind})`;
+  const after = await iterator.next().then((step) => step.done ? null : step, (e) => e);
+  if (after !== null) {
+    watch.violate(
+      "an imap ends or throws once",
+      `${run.describe()}: next() after the end gave ${Deno.inspect(after)}`,
+    );
+  }
+  return { yielded, end };
+}
+
+/** Waits for every call so far; a call still pending when progress stalls is a hang. */
+async function settleAll(runs: CallRun[], watch: Watch, limits: Limits, where: string) {
+  watch.progress();
+  const started = performance.now();
+  for (;;) {
+    const pending = runs.filter((run) => !run.settled && !run.hung);
+    if (pending.length === 0) return;
+    await within(Promise.race(pending.map((run) => run.done)), 50);
+    const now = performance.now();
+    if (now - watch.lastProgress > limits.stallMs || now - started > limits.hardMs) {
+      for (const run of runs.filter((run) => !run.settled && !run.hung)) {
+        run.hung = true;
+        watch.violate(
+          "every call settles",
+          `${run.describe()} never settled (waited at ${where}), stuck ${run.stage}; pool: ` +
+            watch.summary(),
+        );
+      }
+      return;
+    }
+  }
+}
+
+function checkRun(run: CallRun, watch: Watch): void {
+  const { spec, expectation: e } = run;
+  const got = run.settledAs!;
+  const name = run.describe();
+  if (run.thrownAtCall !== undefined) {
+    const outcome = run.classify(run.thrownAtCall);
+    const allowed = e.refused
+      ? e.throwsWhenRefused && outcome === "PoolClosedError"
+      // A full queue: SPEC says the call "rejects"; an *Async call may throw it at once.
+      : outcome === "QueueFullError" && e.races.has(outcome) && spec.method.endsWith("Async");
+    if (!allowed) {
+      watch.violate(
+        "a call throws only what the contract says",
+        `${name} threw ${describeError(run.thrownAtCall)}`,
+      );
+    }
+    if (run.callbacks.callback.length + run.callbacks.errorCallback.length > 0) {
+      watch.violate("callbacks run exactly once", `${name} threw at the call, yet a callback ran`);
+    }
+    return;
+  }
+  if (e.refused && e.throwsWhenRefused) {
+    watch.violate(
+      "a call throws only what the contract says",
+      `${name} did not throw PoolClosedError at the call`,
+    );
+  }
+  const wrong = "yielded" in got ? checkStreamed(spec, e, got) : checkSettled(spec, e, got);
+  if (wrong) watch.violate("each call ends with an outcome the model allows", `${name}: ${wrong}`);
+  const error = "yielded" in got
+    ? (got.end.kind === "error" ? got.end.error : undefined)
+    : got.kind === "error"
+    ? got.error
+    : undefined;
+  if (error instanceof TaskError) {
+    const item = Number(/item (\d+) throws/.exec(error.message)?.[1] ?? NaN);
+    const own = spec.items.findIndex((it, i) =>
+      it.kind === "throw" && itemValue(run.index, i) === item
+    );
+    if (own < 0) {
+      watch.violate("an error reaches the call of its item", `${name} got ${describeError(error)}`);
+    }
+  }
+  if (
+    spec.method === "apply" && "kind" in got && got.kind === "error" &&
+    got.outcome === "QueueFullError"
+  ) {
+    if (run.queuedBefore + 1 <= (watch.maxQueue ?? Infinity)) {
+      watch.violate(
+        "maxQueue: n lets n tasks wait",
+        `${name} was refused with ${run.queuedBefore} queued`,
+      );
+    }
+  }
+  if (spec.callbacks && !("yielded" in got)) {
+    const { callback, errorCallback } = run.callbacks;
+    const once = got.kind === "value"
+      ? callback.length === 1 && errorCallback.length === 0 && callback[0] === got.value
+      : errorCallback.length === 1 && callback.length === 0 && errorCallback[0] === got.error;
+    if (!once) {
+      watch.violate(
+        "callbacks run exactly once",
+        `${name}: callback ran ${callback.length}x, errorCallback ${errorCallback.length}x, for ${got.kind}`,
+      );
+    }
+  }
+  watch.checkTaskEnds(run.ids, spec, e, name);
+}

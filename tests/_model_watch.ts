@@ -1,0 +1,235 @@
+/**
+ * What the model-based test sees of a pool from outside: every event, and `stats()`
+ * sampled at every event and between the script's steps. It keeps the invariants that
+ * hold at every moment (`queued >= 0`, `running` within the workers), and, once the pool
+ * is idle, that the counters and the events add up.
+ *
+ * @module
+ */
+
+import type { Pool, TaskEndDetail } from "../mod.ts";
+import { type CallSpec, type Expectation, InvariantViolation, type Outcome } from "./_model.ts";
+
+/** The error names a task can end with; anything else (`Error: cancelled`) hides the reason. */
+const REASONS = new Set<string>([
+  "TaskError",
+  "TypeError",
+  "WorkerCrashError",
+  "TimeoutError",
+  "AbortError",
+  "PoolClosedError",
+  "QueueFullError",
+]);
+
+/** Listens to a pool and keeps what it saw, and the invariants it found broken. */
+export class Watch {
+  readonly queuedIds = new Set<number>();
+  readonly ended = new Map<number, TaskEndDetail>();
+  lastProgress = performance.now();
+  readonly #violations = new Map<string, string[]>();
+  readonly #listeners = new AbortController();
+  readonly #startHooks = new Map<number, () => void>();
+  #capturing: number[] | null = null;
+
+  constructor(readonly pool: Pool, readonly maxQueue: number | undefined) {
+    const signal = this.#listeners.signal;
+    pool.addEventListener("taskqueued", (e) => {
+      const { taskId } = e.detail;
+      if (this.queuedIds.has(taskId)) this.violate("task ids are unique", `task ${taskId}`);
+      this.queuedIds.add(taskId);
+      this.#capturing?.push(taskId);
+      this.#saw("taskqueued");
+    }, { signal });
+    pool.addEventListener("taskstart", (e) => {
+      const { taskId } = e.detail;
+      if (!this.queuedIds.has(taskId) || this.ended.has(taskId)) {
+        this.violate("a task starts between its taskqueued and its taskend", `task ${taskId}`);
+      }
+      const hook = this.#startHooks.get(taskId);
+      if (hook) {
+        this.#startHooks.delete(taskId);
+        hook();
+      }
+      this.#saw("taskstart");
+    }, { signal });
+    pool.addEventListener("taskend", (e) => {
+      const detail = e.detail;
+      if (!this.queuedIds.has(detail.taskId)) {
+        this.violate("every taskend has its taskqueued", `task ${detail.taskId}`);
+      }
+      if (this.ended.has(detail.taskId)) {
+        this.violate("a task ends once", `task ${detail.taskId} had two taskend events`);
+      }
+      this.ended.set(detail.taskId, detail);
+      if (!detail.ok && !REASONS.has(detail.error?.name ?? "")) {
+        this.violate(
+          "a stopped task's taskend names the real reason",
+          `task ${detail.taskId} ended with ${detail.error?.name}: ${detail.error?.message}`,
+        );
+      }
+      this.#saw("taskend");
+    }, { signal });
+    pool.addEventListener("workerspawn", () => this.#saw("workerspawn"), { signal });
+    pool.addEventListener("workerexit", () => this.#saw("workerexit"), { signal });
+  }
+
+  /** Collects the ids of the tasks queued until `capture(null)`. */
+  capture(into: number[] | null): void {
+    this.#capturing = into;
+  }
+
+  /** Calls `hook` once, when the first of `ids` starts. */
+  onStart(ids: readonly number[], hook: () => void): void {
+    let fired = false;
+    const once = () => {
+      if (!fired) hook();
+      fired = true;
+    };
+    for (const id of ids) this.#startHooks.set(id, once);
+  }
+
+  /** Something happened: the hang detector starts counting again. */
+  progress(): void {
+    this.lastProgress = performance.now();
+  }
+
+  /** Records a broken invariant (a few examples of each). */
+  violate(invariant: string, detail: string): void {
+    const seen = this.#violations.get(invariant) ?? [];
+    if (seen.length < 3) seen.push(detail);
+    this.#violations.set(invariant, seen);
+  }
+
+  /** Stops listening. */
+  detach(): void {
+    this.#listeners.abort();
+    this.#startHooks.clear();
+  }
+
+  /** Tasks queued and not ended, by the events. */
+  get openTasks(): number {
+    return this.queuedIds.size - this.ended.size;
+  }
+
+  /** The pool in one line, for reports. */
+  summary(): string {
+    const s = this.pool.stats();
+    return `state ${s.state}, queued ${s.queued}, running ${s.running}, workers [${
+      s.workers.map((w) => `${w.id} ${w.state}`).join(", ")
+    }], ${this.queuedIds.size} tasks queued, ${this.ended.size} ended`;
+  }
+
+  /**
+   * Checks what holds at every moment. Between steps (not inside a listener, where the
+   * pool is in the middle of an operation) also that every task accepted and not ended
+   * is either queued or running.
+   */
+  sample(where: string, inListener = false): void {
+    const s = this.pool.stats();
+    const at = `${where}: ${this.summary()}`;
+    if (s.queued < 0) this.violate("queued >= 0", at);
+    if (s.running < 0) this.violate("running >= 0", at);
+    if (s.running > s.size) this.violate("running <= size", at);
+    if (s.running > s.workers.length) this.violate("running <= workers", at);
+    const busy = s.workers.filter((w) => w.state === "busy").length;
+    if (s.running > busy) this.violate("running counts tasks executing now (<= busy workers)", at);
+    const live = s.workers.filter((w) => w.state !== "exiting").length;
+    if (live > s.size) this.violate("workers (not exiting) <= size", at);
+    if (!inListener && s.state !== "terminated" && s.queued + s.running !== this.openTasks) {
+      this.violate("queued + running = tasks queued and not ended", at);
+    }
+  }
+
+  /** Waits until the pool has nothing queued or running (or `ms` passed). */
+  async idle(ms: number): Promise<void> {
+    const until = performance.now() + ms;
+    for (;;) {
+      const s = this.pool.stats();
+      const open = s.state === "terminated" ? 0 : this.openTasks;
+      if ((s.queued === 0 && s.running === 0 && open === 0) || performance.now() > until) return;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Once every call settled and the pool is idle: the counters and events add up. */
+  checkIdle(successfulItems: number): void {
+    const s = this.pool.stats();
+    if (s.queued !== 0 || s.running !== 0) {
+      this.violate("an idle pool has queued = running = 0", this.summary());
+    }
+    const unended = [...this.queuedIds].filter((id) => !this.ended.has(id));
+    if (unended.length > 0) {
+      this.violate(
+        "every taskqueued has its taskend",
+        `${unended.length} of ${this.queuedIds.size} tasks never ended (ids ${
+          unended.slice(0, 8).join(", ")
+        }); pool ${s.state}`,
+      );
+    }
+    let ok = 0, failed = 0, okItems = 0;
+    for (const detail of this.ended.values()) {
+      if (detail.ok) {
+        ok++;
+        okItems += detail.items;
+      } else failed++;
+    }
+    if (s.completed !== ok) {
+      this.violate(
+        "completed counts the tasks that ended well",
+        `completed ${s.completed}, taskend ok ${ok}`,
+      );
+    }
+    const cancelled = (s as { cancelled?: number }).cancelled ?? 0;
+    if (s.failed + cancelled !== failed) {
+      this.violate(
+        "failed (+ cancelled) counts the tasks that ended badly",
+        `failed ${s.failed}${"cancelled" in s ? ` + cancelled ${cancelled}` : ""}, ` +
+          `taskend not ok ${failed}`,
+      );
+    }
+    if (okItems > successfulItems) {
+      this.violate(
+        "tasks that ended well carry only items that succeed",
+        `${okItems} items in tasks that ended well, ${successfulItems} items succeed`,
+      );
+    }
+  }
+
+  /** The failed taskend events of a call's tasks name a reason the call can fail with. */
+  checkTaskEnds(ids: readonly number[], spec: CallSpec, e: Expectation, call: string): void {
+    // Tasks dropped by the consumer's return() have no failure to name.
+    if (typeof spec.consume === "number") return;
+    const allowed = new Set<string>([
+      ...e.items.map((i) => i.outcome).filter((o: Outcome) => o !== "ok"),
+      ...e.races,
+      ...(e.abortedUpFront ? ["AbortError"] : []),
+    ]);
+    for (const id of ids) {
+      const detail = this.ended.get(id);
+      if (!detail || detail.ok) continue;
+      if (!allowed.has(detail.error?.name ?? "")) {
+        this.violate(
+          "a stopped task's taskend names the real reason",
+          `${call}: task ${id} ended with ${detail.error?.name}: ${detail.error?.message}`,
+        );
+      }
+    }
+  }
+
+  /** Throws one InvariantViolation listing every invariant found broken. */
+  throwIfViolated(ignore: readonly string[]): void {
+    const broken = [...this.#violations].filter(([invariant]) =>
+      !ignore.some((part) => invariant.includes(part))
+    );
+    if (broken.length === 0) return;
+    const lines = broken.map(([invariant, details]) =>
+      `${invariant}:\n${details.map((d) => `    ${d}`).join("\n")}`
+    );
+    throw new InvariantViolation(broken.map(([name]) => name).join(" | "), "\n" + lines.join("\n"));
+  }
+
+  #saw(event: string): void {
+    this.progress();
+    this.sample(`on ${event}`, true);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The model-based test's property, and `deno task fuzz`, which runs it for as long as asked:
+ *
+ * ```sh
+ * deno task fuzz --seconds 600                  # both isolations, half the time each
+ * deno task fuzz --seconds 60 --isolation process
+ * FUZZ_SEED=123 FUZZ_PATH="4:1:0" deno task fuzz # replay what a failure printed
+ * ```
+ *
+ * Environment (the CI share in tests/model_test.ts reads it too): `FUZZ_SEED`, `FUZZ_PATH`
+ * (replay), `FUZZ_RUNS` (runs per isolation), `FUZZ_SECONDS` (run for this long per isolation
+ * instead), `FUZZ_STALL_MS` (no progress for this long is a hang; default 5000),
+ * `FUZZ_SHRINK_SECONDS` (time spent shrinking a failure; default 120), `FUZZ_IGNORE`
+ * (comma-separated parts of invariant names not to fail on, to find what hides behind one).
+ *
+ * @module
+ */
+
+import fc from "fast-check";
+import { parseArgs } from "node:util";
+import type { Isolation } from "../mod.ts";
+import { type Script, scripts } from "./_model.ts";
+import { runScript } from "./_model_driver.ts";
+
+function numberFromEnv(name: string): number | undefined {
+  const text = Deno.env.get(name);
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value)) {
+    throw new TypeError(`Cannot fuzz as ${name} is not a number: ${text}`);
+  }
+  return value;
+}
+
+/** The property: a generated script runs on a real pool and breaks no invariant. */
+export function modelProperty(isolation: Isolation): fc.IAsyncProperty<[Script]> {
+  const stallMs = numberFromEnv("FUZZ_STALL_MS") ?? 5_000;
+  const shrinkMs = (numberFromEnv("FUZZ_SHRINK_SECONDS") ?? 120) * 1000;
+  const ignore = (Deno.env.get("FUZZ_IGNORE") ?? "").split(",").filter(Boolean);
+  let failedAt: number | null = null;
+  return fc.asyncProperty(scripts(), async (script) => {
+    // Past the shrinking budget every candidate passes: fast-check reports the smallest
+    // failure found so far instead of shrinking for an hour through hangs.
+    if (failedAt !== null && performance.now() - failedAt > shrinkMs) return;
+    try {
+      await runScript(script, isolation, { stallMs, hardMs: stallMs * 6, ignore });
+    } catch (error) {
+      failedAt ??= performance.now();
+      throw error;
+    }
+  });
+}
+
+/** fast-check's parameters: `runs` unless the environment says otherwise, and any replay. */
+export function fuzzOptions(runs: number): fc.Parameters<[Script]> {
+  const seed = numberFromEnv("FUZZ_SEED");
+  const path = Deno.env.get("FUZZ_PATH");
+  return {
+    numRuns: numberFromEnv("FUZZ_RUNS") ?? runs,
+    ...(seed !== undefined && { seed }),
+    ...(path && { path }),
+  };
+}
+
+/**
+ * Runs the property in rounds of `roundRuns` until `seconds` have passed; each round has a
+ * fresh seed, which fast-check prints on failure.
+ */
+export async function fuzzFor(isolation: Isolation, seconds: number, roundRuns = 20) {
+  const until = performance.now() + seconds * 1000;
+  let seed = numberFromEnv("FUZZ_SEED") ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  let runs = 0;
+  while (performance.now() < until) {
+    await fc.assert(modelProperty(isolation), { numRuns: roundRuns, seed });
+    runs += roundRuns;
+    seed = (seed * 48271 + 1) | 0;
+  }
+  return runs;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seconds: { type: "string" },
+      isolation: { type: "string" },
+      runs: { type: "string" },
+    },
+  });
+  const isolations: Isolation[] = values.isolation === "worker" || values.isolation === "process"
+    ? [values.isolation]
+    : ["worker", "process"];
+  const seconds = Number(values.seconds ?? numberFromEnv("FUZZ_SECONDS") ?? 60);
+  for (const isolation of isolations) {
+    const started = performance.now();
+    if (values.runs !== undefined || Deno.env.get("FUZZ_PATH")) {
+      await fc.assert(modelProperty(isolation), fuzzOptions(Number(values.runs ?? 1)));
+      console.log(`${isolation}: ${values.runs ?? 1} runs, no invariant broken`);
+      continue;
+    }
+    const runs = await fuzzFor(isolation, seconds / isolations.length);
+    const took = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`${isolation}: ${runs} runs in ${took} s, no invariant broken`);
+  }
+}
