@@ -218,14 +218,10 @@ export class Watch {
 
   /** Throws one InvariantViolation listing every invariant found broken. */
   throwIfViolated(ignore: readonly string[]): void {
-    const broken = [...this.#violations].filter(([invariant]) =>
-      !ignore.some((part) => invariant.includes(part))
+    const broken = new Map(
+      [...this.#violations].filter(([name]) => !ignore.some((part) => name.includes(part))),
     );
-    if (broken.length === 0) return;
-    const lines = broken.map(([invariant, details]) =>
-      `${invariant}:\n${details.map((d) => `    ${d}`).join("\n")}`
-    );
-    throw new InvariantViolation(broken.map(([name]) => name).join(" | "), "\n" + lines.join("\n"));
+    if (broken.size > 0) throw new InvariantViolation(broken);
   }
 
   #saw(event: string): void {

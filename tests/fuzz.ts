@@ -5,6 +5,7 @@
  * deno task fuzz --seconds 600                  # both isolations, half the time each
  * deno task fuzz --seconds 60 --isolation process
  * FUZZ_SEED=123 FUZZ_PATH="4:1:0" deno task fuzz # replay what a failure printed
+ * deno task fuzz --survey 200                   # list every invariant broken in 200 scripts
  * ```
  *
  * Environment (the CI share in tests/model_test.ts reads it too): `FUZZ_SEED`, `FUZZ_PATH`
@@ -19,7 +20,7 @@
 import fc from "fast-check";
 import { parseArgs } from "node:util";
 import type { Isolation } from "../mod.ts";
-import { type Script, scripts } from "./_model.ts";
+import { InvariantViolation, type Script, scripts } from "./_model.ts";
 import { runScript } from "./_model_driver.ts";
 
 function numberFromEnv(name: string): number | undefined {
@@ -78,6 +79,40 @@ export async function fuzzFor(isolation: Isolation, seconds: number, roundRuns =
   return runs;
 }
 
+/**
+ * Runs `runs` scripts without stopping at a failure and lists each invariant broken: how
+ * often, and the smallest script that broke it (replay it with the seed and path shown).
+ */
+export async function survey(isolation: Isolation, runs: number): Promise<void> {
+  const seed = numberFromEnv("FUZZ_SEED") ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  const stallMs = numberFromEnv("FUZZ_STALL_MS") ?? 5_000;
+  const found = new Map<string, { count: number; size: number; path: number; seen: string }>();
+  const samples = fc.sample(scripts(), { seed, numRuns: runs });
+  for (let i = 0; i < samples.length; i++) {
+    const script = samples[i]!;
+    try {
+      await runScript(script, isolation, { stallMs, hardMs: stallMs * 6 });
+    } catch (error) {
+      if (!(error instanceof InvariantViolation)) throw error;
+      const size = script.actions.length +
+        script.actions.reduce((n, a) => n + (a.kind === "call" ? a.items.length : 0), 0);
+      for (const [invariant, seen] of error.broken) {
+        const known = found.get(invariant);
+        const count = (known?.count ?? 0) + 1;
+        if (!known || size < known.size) {
+          found.set(invariant, { count, size, path: i, seen: seen.join("\n    ") });
+        } else known.count = count;
+      }
+    }
+  }
+  console.log(`${isolation}: ${runs} scripts (seed ${seed}), ${found.size} invariant(s) broken`);
+  for (const [invariant, { count, path, seen }] of found) {
+    console.log(`\n== ${invariant}: in ${count} of ${runs} scripts`);
+    console.log(`  smallest: FUZZ_SEED=${seed} FUZZ_PATH=${path} ${fc.stringify(samples[path])}`);
+    console.log(`    ${seen}`);
+  }
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -85,6 +120,7 @@ if (import.meta.main) {
       seconds: { type: "string" },
       isolation: { type: "string" },
       runs: { type: "string" },
+      survey: { type: "string" },
     },
   });
   const isolations: Isolation[] = values.isolation === "worker" || values.isolation === "process"
@@ -93,6 +129,10 @@ if (import.meta.main) {
   const seconds = Number(values.seconds ?? numberFromEnv("FUZZ_SECONDS") ?? 60);
   for (const isolation of isolations) {
     const started = performance.now();
+    if (values.survey !== undefined) {
+      await survey(isolation, Number(values.survey));
+      continue;
+    }
     if (values.runs !== undefined || Deno.env.get("FUZZ_PATH")) {
       await fc.assert(modelProperty(isolation), fuzzOptions(Number(values.runs ?? 1)));
       console.log(`${isolation}: ${values.runs ?? 1} runs, no invariant broken`);
