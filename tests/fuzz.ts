@@ -81,12 +81,14 @@ export async function fuzzFor(isolation: Isolation, seconds: number, roundRuns =
 
 /**
  * Runs `runs` scripts without stopping at a failure and lists each invariant broken: how
- * often, and the smallest script that broke it (replay it with the seed and path shown).
+ * often, the smallest script that broke it (replay it with the seed and path shown), and
+ * a few distinct examples, each after the path of its script in brackets.
  */
 export async function survey(isolation: Isolation, runs: number): Promise<void> {
   const seed = numberFromEnv("FUZZ_SEED") ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
   const stallMs = numberFromEnv("FUZZ_STALL_MS") ?? 5_000;
-  const found = new Map<string, { count: number; size: number; path: number; seen: string }>();
+  type Found = { count: number; size: number; path: number; shapes: Map<string, string> };
+  const found = new Map<string, Found>();
   const samples = fc.sample(scripts(), { seed, numRuns: runs });
   for (let i = 0; i < samples.length; i++) {
     const script = samples[i]!;
@@ -97,19 +99,25 @@ export async function survey(isolation: Isolation, runs: number): Promise<void> 
       const size = script.actions.length +
         script.actions.reduce((n, a) => n + (a.kind === "call" ? a.items.length : 0), 0);
       for (const [invariant, seen] of error.broken) {
-        const known = found.get(invariant);
-        const count = (known?.count ?? 0) + 1;
-        if (!known || size < known.size) {
-          found.set(invariant, { count, size, path: i, seen: seen.join("\n    ") });
-        } else known.count = count;
+        const known = found.get(invariant) ?? { count: 0, size, path: i, shapes: new Map() };
+        known.count++;
+        if (size < known.size) Object.assign(known, { size, path: i });
+        for (const detail of seen) {
+          // Distinct kinds of failure, told apart by their text without numbers.
+          const shape = detail.replace(/\d+/g, "#").replace(/call #[^:]*:/, "");
+          if (!known.shapes.has(shape) && known.shapes.size < 8) {
+            known.shapes.set(shape, `[${i}] ${detail}`);
+          }
+        }
+        found.set(invariant, known);
       }
     }
   }
   console.log(`${isolation}: ${runs} scripts (seed ${seed}), ${found.size} invariant(s) broken`);
-  for (const [invariant, { count, path, seen }] of found) {
+  for (const [invariant, { count, path, shapes }] of found) {
     console.log(`\n== ${invariant}: in ${count} of ${runs} scripts`);
     console.log(`  smallest: FUZZ_SEED=${seed} FUZZ_PATH=${path} ${fc.stringify(samples[path])}`);
-    console.log(`    ${seen}`);
+    for (const example of shapes.values()) console.log(`    ${example}`);
   }
 }
 
