@@ -25,6 +25,9 @@ const REASONS = new Set<string>([
 export class Watch {
   readonly queuedIds = new Set<number>();
   readonly ended = new Map<number, TaskEndDetail>();
+  /** The worker each task started on, and the permission set of each worker. */
+  readonly startedOn = new Map<number, number>();
+  readonly workerLanes = new Map<number, string>();
   lastProgress = performance.now();
   readonly #violations = new Map<string, string[]>();
   readonly #listeners = new AbortController();
@@ -45,6 +48,7 @@ export class Watch {
       if (!this.queuedIds.has(taskId) || this.ended.has(taskId)) {
         this.violate("a task starts between its taskqueued and its taskend", `task ${taskId}`);
       }
+      this.startedOn.set(taskId, e.detail.workerId);
       const hook = this.#startHooks.get(taskId);
       if (hook) {
         this.#startHooks.delete(taskId);
@@ -69,7 +73,10 @@ export class Watch {
       }
       this.#saw("taskend");
     }, { signal });
-    pool.addEventListener("workerspawn", () => this.#saw("workerspawn"), { signal });
+    pool.addEventListener("workerspawn", (e) => {
+      this.workerLanes.set(e.detail.workerId, e.detail.permissions);
+      this.#saw("workerspawn");
+    }, { signal });
     pool.addEventListener("workerexit", () => this.#saw("workerexit"), { signal });
   }
 
@@ -195,8 +202,23 @@ export class Watch {
     }
   }
 
-  /** The failed taskend events of a call's tasks name a reason the call can fail with. */
+  /**
+   * A call's tasks ran only on workers of its own permission set, and their failed taskend
+   * events name a reason the call can fail with.
+   */
   checkTaskEnds(ids: readonly number[], spec: CallSpec, e: Expectation, call: string): void {
+    const lane = spec.lane === "none" ? "none" : "inherit";
+    for (const id of ids) {
+      const worker = this.startedOn.get(id);
+      if (worker !== undefined && this.workerLanes.get(worker) !== lane) {
+        this.violate(
+          "a task runs only on a worker of its permission set",
+          `${call}: task ${id} (${lane}) started on worker ${worker} (${
+            this.workerLanes.get(worker)
+          })`,
+        );
+      }
+    }
     // Tasks dropped by the consumer's return() have no failure to name.
     if (typeof spec.consume === "number") return;
     const allowed = new Set<string>([

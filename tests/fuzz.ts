@@ -11,7 +11,7 @@
  * Environment (the CI share in tests/model_test.ts reads it too): `FUZZ_SEED`, `FUZZ_PATH`
  * (replay), `FUZZ_RUNS` (runs per isolation), `FUZZ_SECONDS` (run for this long per isolation
  * instead), `FUZZ_STALL_MS` (no progress for this long is a hang; default 5000),
- * `FUZZ_SHRINK_SECONDS` (time spent shrinking a failure; default 120), `FUZZ_IGNORE`
+ * `FUZZ_SHRINK_SECONDS` (time spent shrinking a failure; default 120, 30 in CI), `FUZZ_IGNORE`
  * (comma-separated parts of invariant names not to fail on, to find what hides behind one).
  *
  * @module
@@ -34,9 +34,12 @@ function numberFromEnv(name: string): number | undefined {
 }
 
 /** The property: a generated script runs on a real pool and breaks no invariant. */
-export function modelProperty(isolation: Isolation): fc.IAsyncProperty<[Script]> {
+export function modelProperty(
+  isolation: Isolation,
+  shrinkSeconds = 120,
+): fc.IAsyncProperty<[Script]> {
   const stallMs = numberFromEnv("FUZZ_STALL_MS") ?? 5_000;
-  const shrinkMs = (numberFromEnv("FUZZ_SHRINK_SECONDS") ?? 120) * 1000;
+  const shrinkMs = (numberFromEnv("FUZZ_SHRINK_SECONDS") ?? shrinkSeconds) * 1000;
   const ignore = (Deno.env.get("FUZZ_IGNORE") ?? "").split(",").filter(Boolean);
   let failedAt: number | null = null;
   return fc.asyncProperty(scripts(), async (script) => {
@@ -90,8 +93,10 @@ export async function survey(isolation: Isolation, runs: number): Promise<void> 
   type Found = { count: number; size: number; path: number; shapes: Map<string, string> };
   const found = new Map<string, Found>();
   const samples = fc.sample(scripts(), { seed, numRuns: runs });
+  const times: number[] = [];
   for (let i = 0; i < samples.length; i++) {
     const script = samples[i]!;
+    const started = performance.now();
     try {
       await runScript(script, isolation, { stallMs, hardMs: stallMs * 6 });
     } catch (error) {
@@ -111,8 +116,17 @@ export async function survey(isolation: Isolation, runs: number): Promise<void> 
         }
         found.set(invariant, known);
       }
+    } finally {
+      times.push(performance.now() - started);
     }
   }
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.floor(q * (sorted.length - 1))] ?? 0);
+  console.log(
+    `${isolation}: ${(times.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all; per ` +
+      `script p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; ` +
+      `${times.filter((t) => t >= stallMs).length} waited for a stall (${stallMs} ms)`,
+  );
   console.log(`${isolation}: ${runs} scripts (seed ${seed}), ${found.size} invariant(s) broken`);
   for (const [invariant, { count, path, shapes }] of found) {
     console.log(`\n== ${invariant}: in ${count} of ${runs} scripts`);

@@ -23,7 +23,7 @@ for (const isolation of ISOLATIONS) {
     named("Pool keeps its invariants under random scripts of mixed calls", isolation),
     async () => {
       if (seconds > 0) await fuzzFor(isolation, seconds);
-      else await fc.assert(modelProperty(isolation), fuzzOptions(CI_RUNS[isolation]));
+      else await fc.assert(modelProperty(isolation, 30), fuzzOptions(CI_RUNS[isolation]));
     },
   );
 }
