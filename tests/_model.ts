@@ -1,8 +1,8 @@
 /**
  * The model of the model-based test: generated scripts of pool calls (what each item does,
  * how each call is made and stopped, when the pool is closed or terminated), and what each
- * call may end with. The driver (tests/_model_driver.ts) runs a script on a real pool; the
- * checks here say whether what it saw is an outcome the contract allows.
+ * call may end with. The driver (tests/_model_driver.ts) runs a script on a real pool, and
+ * tests/_model_checks.ts says whether what it saw is an outcome the contract allows.
  *
  * Timing is real, so some outcomes are a race: a call with a timeout either finishes or
  * fails with `TimeoutError`; a map with two failing items fails with either one's error.
@@ -34,6 +34,17 @@ export type Method =
   | "starmapAsync"
   | "imap"
   | "imapUnordered";
+
+const METHODS: readonly Method[] = [
+  "apply",
+  "applyAsync",
+  "map",
+  "mapAsync",
+  "starmap",
+  "starmapAsync",
+  "imap",
+  "imapUnordered",
+];
 
 /** When a call's signal is aborted. */
 export type AbortAt =
@@ -92,51 +103,34 @@ function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<
   return fc.record(model, { noNullPrototype: true }) as unknown as fc.Arbitrary<T>;
 }
 
+const ms = (max: number) => fc.integer({ min: 1, max });
+
 const item: fc.Arbitrary<ItemSpec> = fc.oneof(
-  { weight: 8, arbitrary: fc.constant({ kind: "quick" } as const) },
-  {
-    weight: 3,
-    arbitrary: record({
-      kind: fc.constant("sleep" as const),
-      ms: fc.integer({ min: 1, max: 20 }),
-    }),
-  },
+  { weight: 8, arbitrary: fc.constant<ItemSpec>({ kind: "quick" }) },
+  { weight: 3, arbitrary: ms(20).map((ms): ItemSpec => ({ kind: "sleep", ms })) },
+  { weight: 2, arbitrary: ms(8).map((ms): ItemSpec => ({ kind: "spin", ms })) },
   {
     weight: 2,
-    arbitrary: record({
-      kind: fc.constant("spin" as const),
-      ms: fc.integer({ min: 1, max: 8 }),
-    }),
+    arbitrary: fc.oneof(fc.constant(0), ms(50)).map((ms): ItemSpec => ({ kind: "throw", ms })),
   },
-  {
-    weight: 2,
-    arbitrary: record({
-      kind: fc.constant("throw" as const),
-      ms: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 50 })),
-    }),
-  },
-  { weight: 1, arbitrary: fc.constant({ kind: "unclonableResult" } as const) },
+  { weight: 1, arbitrary: fc.constant<ItemSpec>({ kind: "unclonableResult" }) },
   {
     weight: 1,
-    arbitrary: record({
-      kind: fc.constant("unclonableArg" as const),
-      as: fc.constantFrom("symbol" as const, "function" as const),
-    }),
+    arbitrary: fc.constantFrom("symbol", "function" as const)
+      .map((as): ItemSpec => ({ kind: "unclonableArg", as })),
   },
   {
     weight: 1,
-    arbitrary: record({
-      kind: fc.constant("crash" as const),
-      how: fc.constantFrom("close" as const, "exit" as const),
-    }),
+    arbitrary: fc.constantFrom("close", "exit" as const)
+      .map((how): ItemSpec => ({ kind: "crash", how })),
   },
 );
 
 const abortAt: fc.Arbitrary<AbortAt> = fc.oneof(
-  fc.constant({ when: "before" } as const),
-  fc.constant({ when: "queued" } as const),
-  fc.constant({ when: "started" } as const),
-  record({ when: fc.constant("later" as const), ms: fc.integer({ min: 0, max: 20 }) }),
+  fc.constant<AbortAt>({ when: "before" }),
+  fc.constant<AbortAt>({ when: "queued" }),
+  fc.constant<AbortAt>({ when: "started" }),
+  fc.integer({ min: 0, max: 20 }).map((ms): AbortAt => ({ when: "later", ms })),
 );
 
 function optional<T>(arbitrary: fc.Arbitrary<T>, freq: number): fc.Arbitrary<T | undefined> {
@@ -144,16 +138,7 @@ function optional<T>(arbitrary: fc.Arbitrary<T>, freq: number): fc.Arbitrary<T |
 }
 
 function call(secondLane: boolean): fc.Arbitrary<CallSpec> {
-  return fc.constantFrom<Method>(
-    "apply",
-    "applyAsync",
-    "map",
-    "mapAsync",
-    "starmap",
-    "starmapAsync",
-    "imap",
-    "imapUnordered",
-  ).chain((method) => {
+  return fc.constantFrom<Method>(...METHODS).chain((method) => {
     const single = method === "apply" || method === "applyAsync";
     return record({
       kind: fc.constant("call" as const),
@@ -199,10 +184,7 @@ export function scripts(maxActions = 8): fc.Arbitrary<Script> {
           { weight: 20, arbitrary: call(spec.secondLane) },
           {
             weight: 5,
-            arbitrary: record({
-              kind: fc.constant("pause" as const),
-              ms: fc.integer({ min: 0, max: 25 }),
-            }),
+            arbitrary: fc.integer({ min: 0, max: 25 }).map((ms): Action => ({ kind: "pause", ms })),
           },
           { weight: 3, arbitrary: fc.constant({ kind: "drain" } as const) },
           { weight: 1, arbitrary: fc.constant({ kind: "close" } as const) },
@@ -313,157 +295,22 @@ export function expect(spec: CallSpec, context: CallContext): Expectation {
   };
 }
 
-/** A failed check: which invariant, and what was seen. */
-export class InvariantViolation extends Error {
-  /** The invariants broken, each with a few examples of what was seen. */
-  readonly broken: ReadonlyMap<string, readonly string[]>;
-
-  constructor(broken: ReadonlyMap<string, readonly string[]>) {
-    const lines = [...broken].map(([invariant, seen]) =>
-      `${invariant}:\n${seen.map((d) => `    ${d}`).join("\n")}`
-    );
-    super(`${broken.size} invariant(s) broken:\n${lines.join("\n")}`);
-    this.name = "InvariantViolation";
-    this.broken = broken;
-  }
-}
-
-/** What an apply or a map ended with. */
-export type Settled =
-  | { readonly kind: "value"; readonly value: unknown }
-  | { readonly kind: "error"; readonly outcome: Outcome | string; readonly error: unknown };
-
-/** What consuming an imap gave: the results read, and how the reading ended. */
-export interface Streamed {
-  readonly yielded: readonly unknown[];
-  readonly end:
-    | { readonly kind: "done" }
-    | { readonly kind: "returned" }
-    | { readonly kind: "untouched" }
-    | { readonly kind: "error"; readonly outcome: Outcome | string; readonly error: unknown };
-}
-
-const failed = (e: Expectation) => e.items.filter((i) => i.outcome !== "ok");
-
-/** Checks an apply's or a map's outcome against the model; returns what is wrong, or null. */
-export function checkSettled(spec: CallSpec, e: Expectation, got: Settled): string | null {
-  if (e.refused || e.abortedUpFront) {
-    const want: Outcome = e.refused ? "PoolClosedError" : "AbortError";
-    if (got.kind === "error" && got.outcome === want) return null;
-    // A call beyond maxQueue may be refused at once, before its signal is looked at.
-    const full = !e.refused && e.races.has("QueueFullError");
-    if (full && got.kind === "error" && got.outcome === "QueueFullError") return null;
-    return `expected ${want}${full ? " or QueueFullError" : ""}, got ${show(got)}`;
-  }
-  const single = spec.method === "apply" || spec.method === "applyAsync";
-  const failures = failed(e);
-  if (got.kind === "value") {
-    if (failures.length > 0) {
-      return `expected one of ${[...new Set(failures.map((f) => f.outcome))]}, got a value`;
-    }
-    const want = single ? e.items[0]!.value : e.items.map((i) => i.value);
-    return sameValue(got.value, want) ? null : `expected ${Deno.inspect(want)}, got ${show(got)}`;
-  }
-  if (e.races.has(got.outcome as Outcome)) return null;
-  if (failures.some((f) => f.outcome === got.outcome)) return null;
-  const allowed = [...new Set([...failures.map((f) => f.outcome), ...e.races])];
-  return `expected ${failures.length === 0 ? "a value" : "an error"} (allowed: ${
-    allowed.join(", ") || "none"
-  }), got ${show(got)}`;
-}
-
-/**
- * Checks an imap's results: ordered, a prefix of the results in input order, then the
- * end; unordered, results of distinct successful items. A failing item ends the stream
- * with its error, for ordered imap that of the first failing item in input order (thrown
- * no later than its position, no earlier than its chunk's start).
- */
-export function checkStreamed(spec: CallSpec, e: Expectation, got: Streamed): string | null {
-  const ordered = spec.method === "imap";
-  const end = got.end;
-  if (e.refused || e.abortedUpFront) {
-    // Refused imaps throw at the call (checked by the driver); an aborted one ends at once.
-    if (got.yielded.length > 0) return `expected no results, got ${Deno.inspect(got.yielded)}`;
-    if (end.kind === "untouched" || end.kind === "returned") return null;
-    return end.kind === "error" && end.outcome === "AbortError"
-      ? null
-      : `expected AbortError, got ${showEnd(got)}`;
-  }
-  const firstFailure = e.items.findIndex((i) => i.outcome !== "ok");
-  const limit = firstFailure < 0 ? e.items.length : firstFailure;
-  if (ordered) {
-    for (let i = 0; i < got.yielded.length; i++) {
-      if (i >= limit || !sameValue(got.yielded[i], e.items[i]!.value)) {
-        return `result ${i} is ${Deno.inspect(got.yielded[i])}; expected in order ${
-          Deno.inspect(e.items.slice(0, limit).map((x) => x.value))
-        }`;
-      }
-    }
-  } else {
-    const ok = new Set(e.items.filter((i) => i.outcome === "ok").map((i) => i.value));
-    const seen = new Set<unknown>();
-    for (const value of got.yielded) {
-      if (!ok.has(value) || seen.has(value)) {
-        return `unordered results ${Deno.inspect(got.yielded)} are not distinct results of ${
-          Deno.inspect([...ok])
-        }`;
-      }
-      seen.add(value);
-    }
-  }
-  switch (end.kind) {
-    case "untouched":
-      return null;
-    case "returned":
-      return typeof spec.consume === "number" && got.yielded.length === spec.consume
-        ? null
-        : `return() after ${got.yielded.length} results, asked after ${spec.consume}`;
-    case "done": {
-      if (firstFailure >= 0) return `ended without the error of item ${firstFailure}`;
-      return got.yielded.length === e.items.length
-        ? null
-        : `ended after ${got.yielded.length} of ${e.items.length} results`;
-    }
-    case "error": {
-      if (e.races.has(end.outcome as Outcome)) return null;
-      if (firstFailure < 0) return `failed with ${showEnd(got)} although every item succeeds`;
-      if (!ordered) {
-        return failed(e).some((f) => f.outcome === end.outcome)
-          ? null
-          : `failed with ${showEnd(got)}, not the error of a failing item`;
-      }
-      // The error is thrown at the first failing item's position, or at its chunk's start.
-      const chunk = spec.chunksize ?? Infinity;
-      const chunkStart = chunk === Infinity ? 0 : firstFailure - (firstFailure % chunk);
-      if (got.yielded.length < chunkStart) {
-        return `threw ${showEnd(got)} after ${got.yielded.length} results; item ${firstFailure} ` +
-          `is the first failing one (its chunk starts at ${chunkStart})`;
-      }
-      const inChunk = e.items.slice(firstFailure, chunkStart + chunk).map((i) => i.outcome);
-      return inChunk.includes(end.outcome as Outcome)
-        ? null
-        : `threw ${showEnd(got)}; the first failing item ${firstFailure} fails with ` +
-          `${e.items[firstFailure]!.outcome}`;
-    }
-  }
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-function show(got: Settled): string {
-  return got.kind === "value" ? `value ${Deno.inspect(got.value)}` : describeError(got.error);
-}
-
-function showEnd(got: Streamed): string {
-  return got.end.kind === "error" ? describeError(got.end.error) : got.end.kind;
-}
-
-/** An error as a report shows it: class and message. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error || error instanceof DOMException) {
-    return `${error.name}: ${error.message}`;
-  }
-  return `thrown ${Deno.inspect(error)}`;
+/** A call as a report shows it: `call #2 imap([throw 50ms, throw 5ms], chunksize 1)`. */
+export function describeCall(spec: CallSpec, index: number): string {
+  const items = spec.items.map((i) =>
+    i.kind + ("ms" in i ? ` ${i.ms}ms` : "") + ("how" in i ? ` ${i.how}` : "") +
+    ("as" in i ? ` ${i.as}` : "")
+  );
+  const options = [
+    spec.input !== "array" ? `input ${spec.input}` : "",
+    spec.chunksize !== undefined ? `chunksize ${spec.chunksize}` : "",
+    spec.timeout !== undefined ? `timeout ${spec.timeout}` : "",
+    spec.abort ? `abort ${spec.abort.when}${"ms" in spec.abort ? ` ${spec.abort.ms}ms` : ""}` : "",
+    spec.lane !== "default" ? `permissions ${spec.lane}` : "",
+    spec.method.startsWith("imap") ? `consume ${spec.consume}` : "",
+    spec.callbacks ? "callbacks" : "",
+  ].filter(Boolean);
+  return `call #${index} ${spec.method}([${items.join(", ")}]${
+    options.length ? `, ${options.join(", ")}` : ""
+  })`;
 }

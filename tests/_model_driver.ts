@@ -11,32 +11,27 @@
  * @module
  */
 
-import {
-  type Isolation,
-  Pool,
-  PoolClosedError,
-  QueueFullError,
-  TaskError,
-  taskModule,
-  TimeoutError,
-  WorkerCrashError,
-} from "../mod.ts";
+import { AsyncResult, type Isolation, Pool, TaskError, taskModule } from "../mod.ts";
 import { fixture } from "./_isolation.ts";
 import {
   type CallSpec,
-  checkSettled,
-  checkStreamed,
-  describeError,
+  describeCall,
   expect,
   type Expectation,
   itemValue,
   materialize,
   type Outcome,
   type Script,
-  type Settled,
   STARMAP_OFFSET,
-  type Streamed,
 } from "./_model.ts";
+import {
+  checkSettled,
+  checkStreamed,
+  describeError,
+  outcomeOf,
+  type Settled,
+  type Streamed,
+} from "./_model_checks.ts";
 import { Watch } from "./_model_watch.ts";
 
 const behaviours = taskModule<typeof import("./fixtures/behaviours.ts")>(
@@ -79,6 +74,8 @@ class CallRun {
   hung = false;
   /** `stats().queued` just before the call. */
   queuedBefore = 0;
+  /** What an `*Async` call returned. */
+  asyncResult: AsyncResult<unknown> | null = null;
 
   constructor(
     readonly index: number,
@@ -89,36 +86,11 @@ class CallRun {
   }
 
   classify(error: unknown): Outcome | string {
-    if (error === this.abortReason) return "AbortError";
-    for (
-      const type of [TaskError, WorkerCrashError, TimeoutError, PoolClosedError, QueueFullError]
-    ) {
-      if (error instanceof type) return type.name as Outcome;
-    }
-    if (error instanceof TypeError) return "TypeError";
-    return `unexpected ${describeError(error)}`;
+    return outcomeOf(error, this.abortReason);
   }
 
   describe(): string {
-    const { spec } = this;
-    const items = spec.items.map((i) =>
-      i.kind + ("ms" in i ? ` ${i.ms}ms` : "") + ("how" in i ? ` ${i.how}` : "") +
-      ("as" in i ? ` ${i.as}` : "")
-    );
-    const opts = [
-      spec.input !== "array" ? `input ${spec.input}` : "",
-      spec.chunksize !== undefined ? `chunksize ${spec.chunksize}` : "",
-      spec.timeout !== undefined ? `timeout ${spec.timeout}` : "",
-      spec.abort
-        ? `abort ${spec.abort.when}${"ms" in spec.abort ? ` ${spec.abort.ms}ms` : ""}`
-        : "",
-      spec.lane !== "default" ? `permissions ${spec.lane}` : "",
-      spec.method.startsWith("imap") ? `consume ${spec.consume}` : "",
-      spec.callbacks ? "callbacks" : "",
-    ].filter(Boolean);
-    return `call #${this.index} ${spec.method}([${items.join(", ")}]${
-      opts.length ? `, ${opts.join(", ")}` : ""
-    })`;
+    return describeCall(this.spec, this.index);
   }
 }
 
@@ -155,7 +127,7 @@ export async function runScript(script: Script, isolation: Isolation, limits: Li
           break;
         }
         case "pause":
-          await within(new Promise(() => {}), action.ms);
+          await within(new Promise(() => {}), action.ms); // only the time passes
           break;
         case "drain":
           await settleAll(runs, watch, limits, "a drain step");
@@ -270,7 +242,6 @@ function startCall(
     return;
   }
   const settle = (as: Settled | Streamed) => {
-    if (run.settled) watch.violate("every call settles exactly once", `${run.describe()} twice`);
     run.settledAs = as;
     run.settled = true;
     watch.progress();
@@ -280,6 +251,7 @@ function startCall(
   } else {
     run.stage = "awaiting its result";
     const result = made as PromiseLike<unknown>;
+    if (result instanceof AsyncResult) run.asyncResult = result;
     run.done = Promise.resolve(result).then(
       (value) => settle({ kind: "value", value }),
       (error) => settle({ kind: "error", outcome: run.classify(error), error }),
@@ -401,8 +373,17 @@ function checkRun(run: CallRun, watch: Watch): void {
   ) {
     if (run.queuedBefore + 1 <= (watch.maxQueue ?? Infinity)) {
       watch.violate(
-        "maxQueue: n lets n tasks wait",
+        "a call with room under maxQueue is accepted",
         `${name} was refused with ${run.queuedBefore} queued`,
+      );
+    }
+  }
+  const result = run.asyncResult;
+  if (result && !("yielded" in got)) {
+    if (!result.ready() || result.successful() !== (got.kind === "value")) {
+      watch.violate(
+        "an AsyncResult says how its call ended",
+        `${name}: ready() ${result.ready()}, successful() ${result.ready() && result.successful()}`,
       );
     }
   }

@@ -8,7 +8,8 @@
  */
 
 import type { Pool, TaskEndDetail } from "../mod.ts";
-import { type CallSpec, type Expectation, InvariantViolation, type Outcome } from "./_model.ts";
+import type { CallSpec, Expectation, Outcome } from "./_model.ts";
+import { InvariantViolation } from "./_model_checks.ts";
 
 /** The error names a task can end with; anything else (`Error: cancelled`) hides the reason. */
 const REASONS = new Set<string>([

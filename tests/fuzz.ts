@@ -20,7 +20,8 @@
 import fc from "fast-check";
 import { parseArgs } from "node:util";
 import type { Isolation } from "../mod.ts";
-import { InvariantViolation, type Script, scripts } from "./_model.ts";
+import { type Script, scripts } from "./_model.ts";
+import { InvariantViolation } from "./_model_checks.ts";
 import { runScript } from "./_model_driver.ts";
 
 function numberFromEnv(name: string): number | undefined {
@@ -94,11 +95,13 @@ export async function survey(isolation: Isolation, runs: number): Promise<void> 
   const found = new Map<string, Found>();
   const samples = fc.sample(scripts(), { seed, numRuns: runs });
   const times: number[] = [];
+  const cleanTimes: number[] = [];
   for (let i = 0; i < samples.length; i++) {
     const script = samples[i]!;
     const started = performance.now();
     try {
       await runScript(script, isolation, { stallMs, hardMs: stallMs * 6 });
+      cleanTimes.push(performance.now() - started);
     } catch (error) {
       if (!(error instanceof InvariantViolation)) throw error;
       const size = script.actions.length +
@@ -120,12 +123,14 @@ export async function survey(isolation: Isolation, runs: number): Promise<void> 
       times.push(performance.now() - started);
     }
   }
-  const sorted = [...times].sort((a, b) => a - b);
-  const at = (q: number) => Math.round(sorted[Math.floor(q * (sorted.length - 1))] ?? 0);
+  const spread = (list: number[]) => {
+    const sorted = [...list].sort((a, b) => a - b);
+    const at = (q: number) => Math.round(sorted[Math.floor(q * (sorted.length - 1))] ?? 0);
+    return `p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms`;
+  };
   console.log(
     `${isolation}: ${(times.reduce((a, b) => a + b, 0) / 1000).toFixed(1)} s in all; per ` +
-      `script p50 ${at(0.5)} ms, p90 ${at(0.9)} ms, max ${at(1)} ms; ` +
-      `${times.filter((t) => t >= stallMs).length} waited for a stall (${stallMs} ms)`,
+      `script ${spread(times)}; ${cleanTimes.length} scripts broke nothing: ${spread(cleanTimes)}`,
   );
   console.log(`${isolation}: ${runs} scripts (seed ${seed}), ${found.size} invariant(s) broken`);
   for (const [invariant, { count, path, shapes }] of found) {
