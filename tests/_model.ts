@@ -106,12 +106,14 @@ function record<T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<
 const ms = (max: number) => fc.integer({ min: 1, max });
 
 const item: fc.Arbitrary<ItemSpec> = fc.oneof(
-  { weight: 8, arbitrary: fc.constant<ItemSpec>({ kind: "quick" }) },
+  { weight: 6, arbitrary: fc.constant<ItemSpec>({ kind: "quick" }) },
   { weight: 3, arbitrary: ms(20).map((ms): ItemSpec => ({ kind: "sleep", ms })) },
   { weight: 2, arbitrary: ms(8).map((ms): ItemSpec => ({ kind: "spin", ms })) },
+  // Mostly after a delay, so that a later item may fail before an earlier one.
   {
-    weight: 2,
-    arbitrary: fc.oneof(fc.constant(0), ms(50)).map((ms): ItemSpec => ({ kind: "throw", ms })),
+    weight: 3,
+    arbitrary: fc.oneof(fc.constant(0), ms(50), ms(50))
+      .map((ms): ItemSpec => ({ kind: "throw", ms })),
   },
   { weight: 1, arbitrary: fc.constant<ItemSpec>({ kind: "unclonableResult" }) },
   {
