@@ -46,6 +46,8 @@ export interface Limits {
   readonly hardMs: number;
   /** Invariants not to fail on (any whose name contains one of these), to look past them. */
   readonly ignore?: readonly string[];
+  /** If given, fail only on these invariants (by parts of their names), to shrink to one. */
+  readonly only?: readonly string[];
 }
 
 /** Milliseconds, cleared when done, so the test's sanitizers see no leaked timer. */
@@ -175,7 +177,7 @@ export async function runScript(script: Script, isolation: Isolation, limits: Li
     watch.detach();
   }
   if (terminateHung) watch.violate("terminate() resolves", `not within ${limits.stallMs} ms`);
-  watch.throwIfViolated(limits.ignore ?? []);
+  watch.throwIfViolated(limits.ignore ?? [], limits.only);
 }
 
 function startCall(

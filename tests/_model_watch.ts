@@ -231,9 +231,12 @@ export class Watch {
   }
 
   /** Throws one InvariantViolation listing every invariant found broken. */
-  throwIfViolated(ignore: readonly string[]): void {
+  throwIfViolated(ignore: readonly string[], only?: readonly string[]): void {
     const broken = new Map(
-      [...this.#violations].filter(([name]) => !ignore.some((part) => name.includes(part))),
+      [...this.#violations].filter(([name]) =>
+        !ignore.some((part) => name.includes(part)) &&
+        (only === undefined || only.some((part) => name.includes(part)))
+      ),
     );
     if (broken.size > 0) throw new InvariantViolation(broken);
   }

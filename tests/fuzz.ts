@@ -12,7 +12,8 @@
  * (replay), `FUZZ_RUNS` (runs per isolation), `FUZZ_SECONDS` (run for this long per isolation
  * instead), `FUZZ_STALL_MS` (no progress for this long is a hang; default 5000),
  * `FUZZ_SHRINK_SECONDS` (time spent shrinking a failure; default 120, 30 in CI), `FUZZ_IGNORE`
- * (comma-separated parts of invariant names not to fail on, to find what hides behind one).
+ * (comma-separated parts of invariant names not to fail on, to find what hides behind one),
+ * `FUZZ_ONLY` (fail only on these, so that shrinking keeps to one defect).
  *
  * @module
  */
@@ -34,6 +35,11 @@ function numberFromEnv(name: string): number | undefined {
   return value;
 }
 
+function listFromEnv(name: string): string[] | undefined {
+  const text = Deno.env.get(name);
+  return text ? text.split(",").filter(Boolean) : undefined;
+}
+
 /** The property: a generated script runs on a real pool and breaks no invariant. */
 export function modelProperty(
   isolation: Isolation,
@@ -41,14 +47,20 @@ export function modelProperty(
 ): fc.IAsyncProperty<[Script]> {
   const stallMs = numberFromEnv("FUZZ_STALL_MS") ?? 5_000;
   const shrinkMs = (numberFromEnv("FUZZ_SHRINK_SECONDS") ?? shrinkSeconds) * 1000;
-  const ignore = (Deno.env.get("FUZZ_IGNORE") ?? "").split(",").filter(Boolean);
+  const ignore = listFromEnv("FUZZ_IGNORE") ?? [];
+  const only = listFromEnv("FUZZ_ONLY");
   let failedAt: number | null = null;
   return fc.asyncProperty(scripts(), async (script) => {
     // Past the shrinking budget every candidate passes: fast-check reports the smallest
     // failure found so far instead of shrinking for an hour through hangs.
     if (failedAt !== null && performance.now() - failedAt > shrinkMs) return;
     try {
-      await runScript(script, isolation, { stallMs, hardMs: stallMs * 6, ignore });
+      await runScript(script, isolation, {
+        stallMs,
+        hardMs: stallMs * 6,
+        ignore,
+        ...(only && { only }),
+      });
     } catch (error) {
       failedAt ??= performance.now();
       throw error;
