@@ -135,67 +135,79 @@ const abortAt: fc.Arbitrary<AbortAt> = fc.oneof(
   fc.integer({ min: 0, max: 20 }).map((ms): AbortAt => ({ when: "later", ms })),
 );
 
-function optional<T>(arbitrary: fc.Arbitrary<T>, freq: number): fc.Arbitrary<T | undefined> {
-  return fc.option(arbitrary, { nil: undefined, freq });
+/** `undefined`, or with `percent` % chance a value (shrinks towards `undefined`). */
+function optional<T>(arbitrary: fc.Arbitrary<T>, percent: number): fc.Arbitrary<T | undefined> {
+  return fc.oneof(
+    { weight: 100 - percent, arbitrary: fc.constant(undefined) },
+    { weight: percent, arbitrary },
+  );
 }
 
-function call(secondLane: boolean): fc.Arbitrary<CallSpec> {
-  return fc.constantFrom<Method>(...METHODS).chain((method) => {
-    const single = method === "apply" || method === "applyAsync";
-    return record({
-      kind: fc.constant("call" as const),
-      method: fc.constant(method),
-      items: fc.array(item, single ? { minLength: 1, maxLength: 1 } : { maxLength: 6 }),
-      input: single ? fc.constant("array" as const) : fc.oneof(
-        { weight: 4, arbitrary: fc.constant("array" as const) },
-        { weight: 1, arbitrary: fc.constant("generator" as const) },
-        { weight: 1, arbitrary: fc.constant("async" as const) },
-      ),
-      chunksize: single ? fc.constant(undefined) : optional(fc.integer({ min: 1, max: 3 }), 2),
-      timeout: optional(fc.integer({ min: 1, max: 40 }), 6),
-      abort: optional(abortAt, 5),
-      lane: secondLane
-        ? fc.constantFrom("default" as const, "none" as const)
-        : fc.constant("default" as const),
-      consume: method.startsWith("imap")
-        ? fc.oneof(
-          { weight: 3, arbitrary: fc.constant("full" as const) },
-          { weight: 1, arbitrary: fc.constant("none" as const) },
-          { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }) },
-        )
-        : fc.constant("full" as const),
-      callbacks: method.endsWith("Async") ? fc.boolean() : fc.constant(false),
-    });
-  });
-}
+/**
+ * A call: every field drawn, then fitted to its method (one item for apply, consumption
+ * only for imap, callbacks only for the `*Async` forms). Drawn flat, not chained, so that
+ * fast-check shrinks every field of a failing script.
+ */
+const call: fc.Arbitrary<CallSpec> = record({
+  method: fc.constantFrom<Method>(...METHODS),
+  items: fc.array(item, { maxLength: 6 }),
+  input: fc.oneof(
+    { weight: 4, arbitrary: fc.constant("array" as const) },
+    { weight: 1, arbitrary: fc.constant("generator" as const) },
+    { weight: 1, arbitrary: fc.constant("async" as const) },
+  ),
+  chunksize: optional(fc.integer({ min: 1, max: 3 }), 50),
+  timeout: optional(fc.integer({ min: 1, max: 40 }), 15),
+  abort: optional(abortAt, 20),
+  lane: fc.constantFrom("default" as const, "none" as const),
+  consume: fc.oneof(
+    { weight: 3, arbitrary: fc.constant("full" as const) },
+    { weight: 1, arbitrary: fc.constant("none" as const) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 }) },
+  ),
+  callbacks: fc.boolean(),
+}).map((drawn): CallSpec => {
+  const single = drawn.method === "apply" || drawn.method === "applyAsync";
+  return {
+    kind: "call",
+    ...drawn,
+    items: single ? [drawn.items[0] ?? { kind: "quick" }] : drawn.items,
+    input: single ? "array" : drawn.input,
+    chunksize: single ? undefined : drawn.chunksize,
+    consume: drawn.method.startsWith("imap") ? drawn.consume : "full",
+    callbacks: drawn.method.endsWith("Async") && drawn.callbacks,
+  };
+});
 
 /** Scripts for one isolation: pool options drawn too, then up to `maxActions` steps. */
 export function scripts(maxActions = 8): fc.Arbitrary<Script> {
   const pool: fc.Arbitrary<PoolSpec> = record({
     size: fc.integer({ min: 1, max: 3 }),
-    maxTasksPerWorker: optional(fc.integer({ min: 1, max: 3 }), 4),
-    maxQueue: optional(fc.integer({ min: 1, max: 4 }), 4),
-    idleTimeout: optional(fc.integer({ min: 1, max: 30 }), 4),
+    maxTasksPerWorker: optional(fc.integer({ min: 1, max: 3 }), 30),
+    maxQueue: optional(fc.integer({ min: 1, max: 4 }), 30),
+    idleTimeout: optional(fc.integer({ min: 1, max: 30 }), 30),
     secondLane: fc.boolean(),
   });
-  return pool.chain((spec) =>
-    record({
-      pool: fc.constant(spec),
-      actions: fc.array(
-        fc.oneof(
-          { weight: 20, arbitrary: call(spec.secondLane) },
-          {
-            weight: 5,
-            arbitrary: fc.integer({ min: 0, max: 25 }).map((ms): Action => ({ kind: "pause", ms })),
-          },
-          { weight: 3, arbitrary: fc.constant({ kind: "drain" } as const) },
-          { weight: 1, arbitrary: fc.constant({ kind: "close" } as const) },
-          { weight: 1, arbitrary: fc.constant({ kind: "terminate" } as const) },
-        ),
-        { minLength: 1, maxLength: maxActions },
-      ),
-    })
+  const action: fc.Arbitrary<Action> = fc.oneof(
+    { weight: 20, arbitrary: call },
+    {
+      weight: 5,
+      arbitrary: fc.integer({ min: 0, max: 25 }).map((ms): Action => ({ kind: "pause", ms })),
+    },
+    { weight: 3, arbitrary: fc.constant({ kind: "drain" } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: "close" } as const) },
+    { weight: 1, arbitrary: fc.constant({ kind: "terminate" } as const) },
   );
+  return record({
+    pool,
+    actions: fc.array(action, { minLength: 1, maxLength: maxActions }),
+  }).map(({ pool, actions }) => ({
+    pool,
+    // Without a second lane every call runs in the pool's own.
+    actions: pool.secondLane
+      ? actions
+      : actions.map((a) => a.kind === "call" ? { ...a, lane: "default" as const } : a),
+  }));
 }
 
 // ---- the model -----------------------------------------------------------------------
