@@ -7,7 +7,13 @@
  * @module
  */
 
-import { QueueFullError, type TaskFailure, toCallerError, WorkerCrashError } from "./errors.ts";
+import {
+  PoolClosedError,
+  QueueFullError,
+  type TaskFailure,
+  toCallerError,
+  WorkerCrashError,
+} from "./errors.ts";
 import type { Isolation, PoolEventMap, PoolEventType, WorkerExitReason } from "./events.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
 import {
@@ -71,6 +77,7 @@ export class Dispatcher {
   readonly #exiting = new Set<Promise<void>>();
   #stopped = false;
   #liveWorkers = 0;
+  /** Tasks in the state "queued": in a lane's queue, or taken from it and not sent yet. */
   #queued = 0;
   #nextTaskId = 1;
   #nextWorkerId = 1;
@@ -85,15 +92,19 @@ export class Dispatcher {
     this.#config = options;
   }
 
-  /** Tasks waiting for a worker. */
+  /** Tasks accepted and not started: queued, or held by a worker behind the one it runs. */
   get queued(): number {
-    return this.#queued;
+    let held = 0;
+    for (const worker of this.#workers) {
+      if (worker.inflight.length > 1) held += worker.inflight.length - 1;
+    }
+    return this.#queued + held;
   }
 
-  /** Tasks sent to a worker and not finished. */
+  /** Tasks running now: the head of each worker's in-flight tasks, so never more than them. */
   get running(): number {
     let running = 0;
-    for (const worker of this.#workers) running += worker.inflight.length;
+    for (const worker of this.#workers) if (worker.inflight.length > 0) running++;
     return running;
   }
 
@@ -146,17 +157,19 @@ export class Dispatcher {
     for (const worker of [...this.#workers]) this.#retire(worker, "closed", false);
   }
 
-  /** Stops everything now: drops the queue and the tasks in flight, and stops every worker. */
-  stop(): void {
+  /**
+   * Stops everything now: drops the queue and the tasks in flight (each counted as
+   * cancelled, with its `taskend`), and stops every worker.
+   */
+  stop(reason: PoolClosedError): void {
     this.#stopped = true;
     if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
     for (const lane of this.#laneList) {
-      for (const task of lane.queue) if (task.state === "queued") task.state = "done";
+      for (const task of lane.queue) if (task.state === "queued") this.#dropQueued(task, reason);
       lane.queue.clear();
     }
-    this.#queued = 0;
     for (const worker of this.#workers) {
-      for (const task of worker.inflight) task.state = "done";
+      for (const task of worker.inflight) this.#dropSent(task, worker, reason);
     }
     for (const worker of [...this.#workers]) this.#retire(worker, "terminated", false);
   }
@@ -185,7 +198,7 @@ export class Dispatcher {
       queuedAt: this.#submitClock(),
       state: "queued",
       worker: null,
-      expectedMs: 0,
+      peakMs: 0,
       startedAt: 0,
       bytes: binaryBytes(args),
     };
@@ -200,7 +213,7 @@ export class Dispatcher {
         taskId: task.id,
         task: taskName(task.definition),
         items: task.items,
-        queued: this.#queued,
+        queued: this.queued,
         time: task.queuedAt,
       });
     }
@@ -288,8 +301,9 @@ export class Dispatcher {
         { cause: error },
       );
       const now = wallClock();
-      this.#config.recorder.record(false, Math.max(0, victim.startedAt - victim.queuedAt), 0);
-      this.#emitTaskEnd(victim, worker.id, false, crash, now - victim.startedAt, now);
+      const waitMs = Math.max(0, victim.startedAt - victim.queuedAt);
+      this.#config.recorder.record(false, waitMs, 0, victim.items);
+      this.#emitTaskEnd(victim, worker.id, false, crash, now - victim.startedAt, victim.startedAt);
       victim.job.fail(victim, crash);
     }
   }
@@ -303,8 +317,11 @@ export class Dispatcher {
     }
     switch (message.type) {
       case "ready":
+        // Tasks wait in the pool, not on a worker that is still starting: another worker
+        // may be free sooner.
         if (worker.state === "starting") {
-          worker.state = worker.inflight.length > 0 ? "busy" : "idle";
+          worker.state = "idle";
+          if (this.#queued > 0) this.#scheduleDispatch();
         }
         return;
       case "results":
@@ -347,13 +364,13 @@ export class Dispatcher {
       if (task === undefined) return;
       worker.inflight.remove(task);
     }
-    worker.inflightMs -= task.expectedMs;
+    worker.heldMs -= task.peakMs;
     task.state = "done";
     // Tasks that ran within one batch were never the head here: they started anyway.
     if (task.startedAt === 0) this.#started(task, worker, start);
     this.#config.estimates.observe(task.definition.fnId, ran, task.items);
     worker.busyMs += ran;
-    this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran);
+    this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran, task.items);
     const taskEnds = this.#config.events.listening.taskend > 0;
     if (failure === null) {
       worker.tasksCompleted++;
@@ -371,7 +388,7 @@ export class Dispatcher {
   #afterResults(worker: WorkerHandle): void {
     if (worker.state === "exiting") return;
     if (worker.inflight.length === 0) {
-      worker.inflightMs = 0;
+      worker.heldMs = 0;
       worker.state = worker.state === "starting" ? "starting" : "idle";
       if (worker.sent >= this.#config.maxTasksPerWorker) {
         this.#retire(worker, "recycled");
@@ -498,28 +515,31 @@ export class Dispatcher {
   }
 
   /**
-   * Makes room for a lane that has fewer workers than its fair share of `size` by retiring
-   * an idle worker of another lane. Returns whether a slot is free now.
+   * Makes room for a lane with queued tasks: retires an idle worker of a lane that has
+   * nothing queued, or, failing that, one of a lane above its fair share of `size`.
+   * Returns whether a slot is free now.
    */
   #freeSlotFor(lane: Lane): boolean {
+    for (const other of this.#laneList) {
+      if (other === lane || other.queue.length > 0) continue;
+      for (const worker of other.workers) {
+        if (worker.state === "idle" && worker.inflight.length === 0) {
+          this.#retire(worker, "rebalanced");
+          return true;
+        }
+      }
+    }
     let busyLanes = 0;
     for (const other of this.#laneList) {
       if (other.queue.length > 0 || other.workers.length > 0) busyLanes++;
     }
     const fairShare = Math.max(1, Math.floor(this.#config.size / Math.max(busyLanes, 1)));
     if (lane.workers.length >= fairShare) return false;
-    for (const other of this.#laneList) {
-      if (other === lane) continue;
-      for (const worker of other.workers) {
-        if (worker.inflight.length === 0 && worker.state !== "starting") {
-          this.#retire(worker, "rebalanced");
-          return true;
-        }
-      }
-    }
-    // No idle worker elsewhere: one worker of the lane with the most workers beyond its
+    // No idle worker elsewhere (an idle one of a lane with queued work is about to take it): one busy worker of the lane with the most workers beyond its
     // share (or with any, when this lane has none at all) takes no more tasks and retires
-    // when idle. One at a time: a slot already on its way is enough.
+    // when idle. One at a time: a slot already on its way is enough. A worker still
+    // starting is left alone: it was started for its own lane's queued work, which it
+    // runs first (else two lanes would take the slot from each other for ever).
     let donor: Lane | undefined;
     for (const other of this.#laneList) {
       if (other === lane) continue;
@@ -527,7 +547,7 @@ export class Dispatcher {
       const spare = other.workers.length - (lane.workers.length === 0 ? 0 : fairShare);
       if (spare > 0 && (!donor || other.workers.length > donor.workers.length)) donor = other;
     }
-    const worker = donor?.workers.find((w) => w.state !== "exiting");
+    const worker = donor?.workers.find((w) => w.state === "busy");
     if (worker) {
       worker.draining = true;
       this.#slotReservedFor = lane;
@@ -535,20 +555,19 @@ export class Dispatcher {
     return false;
   }
 
-  /** Sends a worker as many queued tasks as fill its batch. */
+  /**
+   * Sends a worker queued tasks: always one when it holds none, and more only while all it
+   * holds could not last longer than {@link BATCH_TARGET_MS} (by each function's peak), so a
+   * task sent ahead never waits long behind another while a worker could run it. Tiny tasks
+   * then travel many to a message, and the worker is never idle between them.
+   */
   #fill(worker: WorkerHandle, lane: Lane, workersInLane: number): void {
     let share = Math.ceil(lane.queue.length / workersInLane);
     // Several messages rather than one big one: the worker sends each batch's results as
     // it ends, so it is never idle while the pool reads results and sends the next.
     while (share > 0 && lane.queue.length > 0) {
-      // While more tasks wait than there are workers, a worker also holds one batch beyond
-      // the task it runs, so it never waits for the pool between tasks. Near the end of
-      // the queue it holds no more than it runs, so no task waits behind a long one while
-      // another worker is idle.
-      const deep = lane.queue.length > workersInLane;
       let count = worker.inflight.length;
-      let ahead = worker.inflightMs;
-      if (deep && count > 0) ahead -= worker.inflight.peek()!.expectedMs;
+      let ahead = count === 0 ? 0 : this.#heldMs(worker);
       if (count > 0 && ahead >= BATCH_TARGET_MS) return;
       const room = Math.min(
         MAX_IN_FLIGHT - count,
@@ -566,16 +585,22 @@ export class Dispatcher {
         // Big binary arguments go in messages of their own: the worker starts on the first
         // while the next is still being copied.
         if (taken > 0 && bytes + lane.queue.peek()!.bytes > MAX_BATCH_BYTES) break;
-        const task = lane.queue.shift()!;
-        if (task.state !== "queued") continue; // cancelled while queued
+        const task = lane.queue.peek()!;
+        if (task.state !== "queued") { // cancelled while queued
+          lane.queue.shift();
+          continue;
+        }
+        const peak = this.#config.estimates.peakMs(task);
+        // Behind others, a task that might run long would make them wait: it stays.
+        if (count > 0 && ahead + peak > BATCH_TARGET_MS) break;
         if (!this.#canLoad(worker, task)) {
           // Started without this task module: a fresh worker will have it.
-          lane.queue.unshift(task);
           worker.draining = true;
           break;
         }
-        task.expectedMs = this.#config.estimates.expectedMs(task);
-        if (!(deep && count === 0)) ahead += task.expectedMs;
+        lane.queue.shift();
+        task.peakMs = peak;
+        ahead += peak;
         count++;
         bytes += task.bytes;
         batch[taken++] = task;
@@ -586,10 +611,20 @@ export class Dispatcher {
         return;
       }
       share -= batch.length;
-      this.#queued -= batch.length;
       this.#sendBatch(worker, batch);
-      if (worker.state === "exiting") return;
+      if (worker.state === "exiting" || worker.draining) return;
     }
+  }
+
+  /**
+   * How long what a worker holds could still last: the peaks of its tasks, where the one
+   * it runs counts at least as long as it has run (a function's peak can be out of date).
+   */
+  #heldMs(worker: WorkerHandle): number {
+    const head = worker.inflight.peek()!;
+    if (head.startedAt === 0) return worker.heldMs;
+    const ran = wallClock() - head.startedAt;
+    return ran > head.peakMs ? worker.heldMs - head.peakMs + ran : worker.heldMs;
   }
 
   /**
@@ -606,6 +641,12 @@ export class Dispatcher {
     return false;
   }
 
+  /**
+   * Sends a batch taken from the lane's queue. A batch that cannot be cloned is sent again
+   * one task at a time, so only the task that cannot be sent fails; batch-mates that its
+   * failure cancelled (the same call) are not sent, and those left when the worker had to
+   * go meanwhile go back to the front of the queue.
+   */
   #sendBatch(worker: WorkerHandle, batch: PendingTask[]): void {
     try {
       worker.send(batch);
@@ -614,8 +655,18 @@ export class Dispatcher {
         this.#failUnsendable(batch[0]!, error);
         return;
       }
-      // Something in the batch cannot be cloned: find out which, one task at a time.
-      for (const task of batch) this.#sendBatch(worker, [task]);
+      for (let i = 0; i < batch.length; i++) {
+        const task = batch[i]!;
+        if (task.state !== "queued") continue;
+        if (worker.state === "exiting") {
+          for (let j = batch.length - 1; j >= i; j--) {
+            if (batch[j]!.state === "queued") batch[j]!.lane.queue.unshift(batch[j]!);
+          }
+          this.#scheduleDispatch();
+          return;
+        }
+        this.#sendBatch(worker, [task]);
+      }
       return;
     }
     const wasIdle = worker.inflight.length === 0;
@@ -624,8 +675,9 @@ export class Dispatcher {
       task.state = "sent";
       task.worker = worker;
       worker.inflight.push(task);
-      worker.inflightMs += task.expectedMs;
+      worker.heldMs += task.peakMs;
     }
+    this.#queued -= batch.length;
     worker.sent += batch.length;
     if (worker.state === "idle") worker.state = "busy";
     if (wasIdle) this.#markStarted(worker);
@@ -637,16 +689,13 @@ export class Dispatcher {
     });
     for (let task = lane.queue.shift(); task; task = lane.queue.shift()) {
       if (task.state !== "queued") continue;
-      task.state = "done";
-      this.#queued--;
-      task.job.fail(task, failure);
+      this.#failNeverSent(task, failure);
     }
   }
 
   #failUnsendable(task: PendingTask, error: unknown): void {
-    task.state = "done";
     const what = task.mode === "apply" ? "arguments" : "items";
-    task.job.fail(
+    this.#failNeverSent(
       task,
       new TypeError(
         `Cannot send the ${what} of task '${taskName(task.definition)}' to a worker as they ` +
@@ -656,25 +705,35 @@ export class Dispatcher {
     );
   }
 
-  /** Drops queued tasks and stops sent ones (a running one takes its worker with it). */
-  cancel(tasks: Iterable<PendingTask>): void {
+  /** Fails a task that never reached a worker: counted, with its `taskend`, then its job. */
+  #failNeverSent(task: PendingTask, error: unknown): void {
+    task.state = "done";
+    this.#queued--;
+    const now = wallClock();
+    this.#config.recorder.record(false, Math.max(0, now - task.queuedAt), 0, task.items);
+    this.#emitTaskEnd(task, -1, false, error, 0, now);
+    task.job.fail(task, error);
+  }
+
+  /**
+   * Drops queued tasks and stops sent ones (a running one takes its worker with it); each
+   * is counted as cancelled, and its `taskend` names `reason`.
+   */
+  cancel(tasks: Iterable<PendingTask>, reason: unknown): void {
     const cancels = new Map<WorkerHandle, number[]>();
     for (const task of tasks) {
       if (task.state === "queued") {
-        task.state = "done";
-        this.#queued--;
-        this.#emitCancelled(task, -1);
+        this.#dropQueued(task, reason);
       } else if (task.state === "sent") {
         const worker = task.worker!;
-        task.state = "done";
-        this.#emitCancelled(task, worker.id);
+        this.#dropSent(task, worker, reason);
         if (worker.inflight.peek() === task) {
           worker.inflight.shift();
           // Deno cannot interrupt a running task: its worker is stopped and replaced.
           this.#retire(worker, "cancelled");
         } else {
           worker.inflight.remove(task);
-          worker.inflightMs -= task.expectedMs;
+          worker.heldMs -= task.peakMs;
           let ids = cancels.get(worker);
           if (!ids) cancels.set(worker, ids = []);
           ids.push(task.id);
@@ -686,27 +745,57 @@ export class Dispatcher {
     }
   }
 
+  #dropQueued(task: PendingTask, reason: unknown): void {
+    task.state = "done";
+    this.#queued--;
+    this.#config.recorder.cancelled += task.items;
+    if (this.#config.events.listening.taskend) {
+      const now = wallClock();
+      this.#emitTaskEnd(task, -1, false, reason, 0, now, true);
+    }
+  }
+
+  /** Ends a task a worker holds; the one it runs has run until now. */
+  #dropSent(task: PendingTask, worker: WorkerHandle, reason: unknown): void {
+    task.state = "done";
+    this.#config.recorder.cancelled += task.items;
+    if (this.#config.events.listening.taskend) {
+      const now = wallClock();
+      const running = worker.inflight.peek() === task && task.startedAt > 0;
+      const start = running ? task.startedAt : now;
+      this.#emitTaskEnd(task, worker.id, false, reason, running ? now - start : 0, start, true);
+    }
+  }
+
   /**
-   * Throws QueueFullError when `tasks` more would pass `maxQueue` (counting the workers
-   * that could take one at once).
+   * Throws QueueFullError when `tasks` more would make more than `maxQueue` wait: queued,
+   * or held by a worker behind another, beyond the workers that could take one at once.
    */
   assertQueueRoom(tasks: number, method: string): void {
     if (this.#config.maxQueue === Infinity) return;
-    let idleSlots = this.#config.size - this.#liveWorkers;
-    for (const worker of this.#workers) {
-      if (worker.state !== "exiting" && worker.inflight.length === 0) idleSlots++;
-    }
-    if (this.#queued + tasks > this.#config.maxQueue + Math.max(0, idleSlots)) {
+    const free = this.#freeWorkerSlots();
+    const waiting = this.queued;
+    if (waiting + tasks > this.#config.maxQueue + free) {
       throw new QueueFullError(
-        `Cannot ${method} as the queue is full: ${this.#queued} tasks wait and 'maxQueue' ` +
-          `is ${this.#config.maxQueue}`,
+        `Cannot ${method} as the queue is full: ${Math.max(0, waiting - free)} tasks wait ` +
+          `and 'maxQueue' is ${this.#config.maxQueue}`,
       );
     }
   }
 
-  #emitCancelled(task: PendingTask, workerId: number): void {
-    if (!this.#config.events.listening.taskend) return;
-    this.#emitTaskEnd(task, workerId, false, new Error("cancelled"), 0, wallClock());
+  /** Whether `tasks` more would fit under `maxQueue` now (see `assertQueueRoom`). */
+  hasQueueRoom(tasks: number): boolean {
+    if (this.#config.maxQueue === Infinity) return true;
+    return this.queued + tasks <= this.#config.maxQueue + this.#freeWorkerSlots();
+  }
+
+  /** Workers that could take a task at once: idle ones, and those not started yet. */
+  #freeWorkerSlots(): number {
+    let free = this.#config.size - this.#liveWorkers;
+    for (const worker of this.#workers) {
+      if (worker.state !== "exiting" && !worker.draining && worker.inflight.length === 0) free++;
+    }
+    return Math.max(0, free);
   }
 
   #emitTaskEnd(
@@ -716,6 +805,7 @@ export class Dispatcher {
     error: unknown,
     runMs: number,
     start: number,
+    cancelled = false,
   ): void {
     if (!this.#config.events.listening.taskend) return;
     const base = {
@@ -730,10 +820,9 @@ export class Dispatcher {
     };
     this.#config.events.emit(
       "taskend",
-      ok ? base : {
-        ...base,
-        error: errorSummary(error),
-      },
+      ok ? base : cancelled
+        ? { ...base, error: errorSummary(error), cancelled: true }
+        : { ...base, error: errorSummary(error) },
     );
   }
 }

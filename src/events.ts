@@ -90,6 +90,12 @@ export interface TaskEndDetail {
    * threw (for a `TaskError`: `"NotCapable"`, `"RangeError"`, …).
    */
   readonly error?: { readonly name: string; readonly message: string; readonly cause?: string };
+  /**
+   * True when the task was stopped before it finished: by `timeout`, `signal`,
+   * `terminate()`, an `imap` loop left early, or a failure elsewhere in its call. `error`
+   * is then that reason, and `runMs` how long it had run.
+   */
+  readonly cancelled?: boolean;
   /** Time from queued to started, ms. */
   readonly waitMs: number;
   /** Time the task ran, ms. */

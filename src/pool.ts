@@ -152,7 +152,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
   #drained: (() => void) | null = null;
   readonly #host: JobHost = {
     settled: (job) => this.#settled(job),
-    cancel: (tasks) => this.#dispatcher.cancel(tasks),
+    cancel: (tasks, reason) => this.#dispatcher.cancel(tasks, reason),
   };
 
   /**
@@ -553,8 +553,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   async terminate(): Promise<void> {
     if (this.#state !== "terminated") {
       this.#state = "terminated";
-      this.#dispatcher.stop();
       const error = new PoolClosedError("The pool was terminated before the task finished");
+      this.#dispatcher.stop(error);
       for (const job of this.#jobs.toArray()) job.fail(null, error);
       this.#maybeDrained();
     }
@@ -599,6 +599,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       running: this.#dispatcher.running,
       completed: this.#recorder.completed,
       failed: this.#recorder.failed,
+      cancelled: this.#recorder.cancelled,
       throughput: rates.throughput,
       utilization: rates.utilization,
       latency: this.#recorder.latency(),

@@ -16,8 +16,11 @@ import type { Job, PendingTask } from "./scheduler.ts";
 export interface JobHost {
   /** The job is over: every callback ran; stop its timers and listeners. */
   settled(job: Job): void;
-  /** Stop and forget the job's unfinished tasks (queued ones are dropped, running stopped). */
-  cancel(tasks: Iterable<PendingTask>): void;
+  /**
+   * Stop and forget the job's unfinished tasks (queued ones are dropped, running stopped);
+   * `reason` is why, as their `taskend` events say.
+   */
+  cancel(tasks: Iterable<PendingTask>, reason: unknown): void;
 }
 
 /**
@@ -241,7 +244,7 @@ abstract class SettlingJob<T> implements Job, ResultSource<T> {
     if (this.settled) return;
     this.state = "rejected";
     this.#outcome = error;
-    this.host.cancel(this.tasks());
+    this.host.cancel(this.tasks(), error);
     this.#reject?.(error);
     runCallback(this.callbacks?.errorCallback, error);
     this.host.settled(this);
@@ -319,6 +322,10 @@ export class MapJob<R> extends SettlingJob<R[]> {
     return [...this.#live];
   }
 }
+
+/** Why the tasks of an `imap` whose loop stopped early end: nobody reads their results. */
+const CONSUMER_STOPPED = new Error("The imap's consumer stopped reading");
+CONSUMER_STOPPED.name = "ConsumerStopped";
 
 /** How a stream job submits one chunk; returns the task, or throws (closed, queue full). */
 export type SubmitChunk = (items: unknown[], index: number) => PendingTask;
@@ -398,14 +405,23 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
 
   fail(task: PendingTask | null, error: unknown): void {
     if (task && !this.#live.delete(task)) return;
-    if (this.#stopped || this.#hasTaskError) return;
+    if (this.#stopped) return;
+    const at = task === null ? -Infinity : task.index;
+    // The failure the consumer sees is the first in its order: in an ordered stream, an
+    // earlier item's failure replaces a later one's that came first; a whole-call failure
+    // replaces any. The others only end the tasks they doomed, and let the job finish.
+    if (this.#hasTaskError && (!this.ordered || at >= this.#taskErrorAt) && task !== null) {
+      this.#maybeFinish();
+      this.#deliver();
+      return;
+    }
     this.#hasTaskError = true;
     this.#taskError = error;
     // A whole-call failure (terminate, timeout, abort) is thrown by the very next `next()`,
     // and results that arrived but were not read yet are dropped: whether one had arrived is
     // a matter of timing, and the outcome must not be. A task's failure, in an ordered
     // stream, is thrown after the results before it.
-    this.#taskErrorAt = task === null ? -Infinity : task.index;
+    this.#taskErrorAt = at;
     if (task === null) {
       this.#ready.clear();
       this.#byIndex.clear();
@@ -413,7 +429,7 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     this.#stopPulling();
     const doomed = [...this.#live].filter((t) => !this.ordered || t.index > this.#taskErrorAt);
     for (const t of doomed) this.#live.delete(t);
-    this.host.cancel(doomed);
+    this.host.cancel(doomed, error);
     this.#maybeFinish();
     this.#deliver();
   }
@@ -438,7 +454,7 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     if (!this.#stopped) {
       this.#stopPulling();
       this.#stopped = true;
-      this.host.cancel(this.tasks());
+      this.host.cancel(this.tasks(), CONSUMER_STOPPED);
       this.#live.clear();
       this.#ready.clear();
       this.#finish();

@@ -1,8 +1,9 @@
 /**
  * The queue and the policy: tasks wait in one lane per permission set, and a worker is sent
- * as many tasks at once as fill about {@link BATCH_TARGET_MS} of expected work, learnt per
- * function from the run times workers report. Tiny tasks then travel hundreds to a message;
- * long ones one at a time, so no worker hoards work another could have started.
+ * tasks beyond the one it runs only while all it holds could not last more than
+ * {@link BATCH_TARGET_MS}, judged by each function's recent peak run time as workers report
+ * it. Tiny tasks then travel hundreds to a message; any other one waits in the pool until a
+ * worker is free, so no task waits behind another while a worker that could run it is idle.
  *
  * @module
  */
@@ -42,8 +43,11 @@ export interface PendingTask {
   readonly queuedAt: number;
   state: TaskState;
   worker: WorkerHandle | null;
-  /** Expected run time, ms, counted against its worker's batch while it is in flight. */
-  expectedMs: number;
+  /**
+   * The longest it may run, ms (see `RunTimeEstimates.peakMs`), counted against what its
+   * worker holds while it is in flight.
+   */
+  peakMs: number;
   /** Wall-clock ms when it became the task its worker is running. */
   startedAt: number;
   /** About how many bytes of binary data its arguments hold (see `binaryBytes`). */
@@ -62,8 +66,19 @@ export class Lane {
   ) {}
 }
 
-/** A worker is sent tasks until its in-flight work is expected to last this long. */
+/**
+ * A worker holds tasks beyond the one it runs only while everything it holds could not last
+ * longer than this: the most a task sent ahead can wait behind its worker's others.
+ */
 export const BATCH_TARGET_MS = 2;
+/** How long a task of a function never measured may run: as good as forever. */
+const UNKNOWN_PEAK_MS = 1e9;
+/**
+ * How fast a function's peak run time forgets a long call, per later call: one long call
+ * in twenty keeps the function from ever counting as tiny; a lone spike (a GC pause) is
+ * forgotten after a few dozen calls.
+ */
+const PEAK_DECAY = 0.9;
 /** At most this many tasks in flight per worker, however tiny. */
 export const MAX_IN_FLIGHT = 1024;
 /** At most this many tasks in one message. */
@@ -80,21 +95,25 @@ export const MAX_CHUNK = 4096;
 /** Learns how long each function's items take, to size batches and chunks. */
 export class RunTimeEstimates {
   readonly #perItemMs = new Map<number, number>();
+  readonly #peakPerItemMs = new Map<number, number>();
 
-  /** Folds in one finished task (an exponentially weighted average). */
+  /** Folds in one finished task: an exponentially weighted average, and a decaying peak. */
   observe(fnId: number, runMs: number, items: number): void {
     const sample = runMs / Math.max(items, 1);
     const previous = this.#perItemMs.get(fnId);
     this.#perItemMs.set(fnId, previous === undefined ? sample : previous * 0.8 + sample * 0.2);
+    const peak = this.#peakPerItemMs.get(fnId);
+    this.#peakPerItemMs.set(fnId, peak === undefined ? sample : Math.max(sample, peak * PEAK_DECAY));
   }
 
   /**
-   * Expected ms of a task. An unknown function counts as a whole batch, so it travels
-   * alone until its first run has been measured.
+   * The longest a task may be expected to run, ms: its items times the function's recent
+   * peak per item. A function never measured may run for ever, so its tasks travel alone
+   * until one has come back; so do a heavy-tailed function's, whose peak stays high.
    */
-  expectedMs(task: PendingTask): number {
-    const perItem = this.#perItemMs.get(task.definition.fnId);
-    return perItem === undefined ? BATCH_TARGET_MS : perItem * task.items;
+  peakMs(task: PendingTask): number {
+    const perItem = this.#peakPerItemMs.get(task.definition.fnId);
+    return perItem === undefined ? UNKNOWN_PEAK_MS : perItem * task.items;
   }
 
   /**

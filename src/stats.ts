@@ -55,15 +55,26 @@ export interface PoolStats {
   readonly state: PoolState;
   /** Every live worker. */
   readonly workers: readonly WorkerStats[];
-  /** Tasks waiting for a worker. */
+  /**
+   * Tasks accepted and not started yet, wherever they wait: in the pool, or held by a worker
+   * behind the task it runs. A map chunk is one task.
+   */
   readonly queued: number;
-  /** Tasks sent to a worker and not finished. */
+  /** Tasks running now: at most one per worker. */
   readonly running: number;
-  /** Tasks finished well since the pool started. */
+  /**
+   * Items finished well since the pool started: an `apply` is one, a map of n items is n,
+   * however it was chunked.
+   */
   readonly completed: number;
-  /** Tasks failed since the pool started. */
+  /** Items that failed: the task threw, its worker died, its arguments could not be sent. */
   readonly failed: number;
-  /** Tasks finished per second over the recent window. */
+  /**
+   * Items stopped before they finished: by `timeout`, `signal`, `terminate()`, an `imap`
+   * loop left early, or a failure elsewhere in their call.
+   */
+  readonly cancelled: number;
+  /** Items finished (well or not) per second over the recent window. */
   readonly throughput: number;
   /** Share of the pool's capacity (`size` workers) busy over the recent window, 0..1. */
   readonly utilization: number;
@@ -85,6 +96,7 @@ const WINDOW_MS = 5_000;
 export class StatsRecorder {
   completed = 0;
   failed = 0;
+  cancelled = 0;
   readonly #wait = new Float64Array(SAMPLES);
   readonly #run = new Float64Array(SAMPLES);
   #count = 0;
@@ -92,10 +104,10 @@ export class StatsRecorder {
   /** @param startedAt Wall-clock ms when the pool was created. */
   constructor(readonly startedAt: number) {}
 
-  /** Records one finished task. */
-  record(ok: boolean, waitMs: number, runMs: number): void {
-    if (ok) this.completed++;
-    else this.failed++;
+  /** Records one finished task of `items` items. */
+  record(ok: boolean, waitMs: number, runMs: number, items: number): void {
+    if (ok) this.completed += items;
+    else this.failed += items;
     const slot = this.#count++ & (SAMPLES - 1);
     this.#wait[slot] = waitMs;
     this.#run[slot] = runMs;

@@ -16,8 +16,8 @@ export class WorkerHandle {
   state: WorkerState = "starting";
   /** Tasks sent and not finished, in the order the worker runs them: the head is running. */
   readonly inflight = new Fifo<PendingTask>();
-  /** Sum of the in-flight tasks' expected run times, ms. */
-  inflightMs = 0;
+  /** Sum of the in-flight tasks' peak run times, ms (see `RunTimeEstimates.peakMs`). */
+  heldMs = 0;
   /** Tasks ever sent (counted against maxTasksPerWorker). */
   sent = 0;
   tasksCompleted = 0;
@@ -42,9 +42,9 @@ export class WorkerHandle {
     return this.#defined.has(fnId);
   }
 
-  /** Whether it may be sent more tasks. */
+  /** Whether it may be sent tasks: started, and not on its way out. */
   get accepting(): boolean {
-    return this.state !== "exiting" && !this.draining;
+    return (this.state === "idle" || this.state === "busy") && !this.draining;
   }
 
   /**

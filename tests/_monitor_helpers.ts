@@ -75,6 +75,7 @@ export function fakeStats(overrides: Partial<PoolStats> = {}): PoolStats {
     running: 0,
     completed: 0,
     failed: 0,
+    cancelled: 0,
     throughput: 0,
     utilization: 0,
     latency: { waitMs: { p50: 0, p95: 0, p99: 0 }, runMs: { p50: 0, p95: 0, p99: 0 } },

@@ -4,6 +4,7 @@ import {
   Pool,
   PoolClosedError,
   QueueFullError,
+  type TaskEndDetail,
   TaskError,
   taskModule,
   TimeoutError,
@@ -655,13 +656,20 @@ for (const isolation of ISOLATIONS) {
     named("Pool call timeout stops the call with TimeoutError and the pool carries on", isolation),
     async () => {
       await using pool = new Pool({ size: 2, ...options });
-      const exits: string[] = [];
-      pool.addEventListener("workerexit", (e) => exits.push(e.detail.reason));
+      const ends: TaskEndDetail[] = [];
+      pool.addEventListener("taskend", (e) => ends.push(e.detail));
       const other = pool.apply(math.later, [7, 50]);
       await assert.rejects(pool.apply(forever, [], { timeout: 20 }), TimeoutError);
       await assert.rejects(pool.map(forever, [1, 2], { timeout: 20 }), TimeoutError);
       assert.equal(await other, 7);
-      assert.ok(exits.includes("cancelled"));
+      // Whether a stopped task had started (its worker then replaced) or still waited is a
+      // matter of start-up time; either way its taskend names the timeout.
+      const stopped = ends.filter((end) => end.task === "forever");
+      assert.ok(stopped.length >= 2);
+      for (const end of stopped) {
+        assert.equal(end.cancelled, true);
+        assert.equal(end.error?.name, "TimeoutError");
+      }
       assert.deepEqual(await pool.map(math.square, [1, 2, 3]), [1, 4, 9]);
     },
   );
@@ -765,7 +773,9 @@ for (const isolation of ISOLATIONS) {
       const done = stats.workers.reduce((n, w) => n + w.tasksCompleted + w.tasksFailed, 0);
       assert.equal(done, 5);
       for (const worker of stats.workers) {
-        assert.equal(worker.state, "idle");
+        // A worker that ran nothing may still be starting: tasks never wait for one.
+        const ran = worker.tasksCompleted + worker.tasksFailed > 0;
+        assert.ok(ran ? worker.state === "idle" : /^(idle|starting)$/.test(worker.state));
         assert.equal(worker.permissions, "inherit");
         assert.ok(worker.utilization >= 0 && worker.utilization <= 1);
       }
