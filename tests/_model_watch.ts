@@ -165,25 +165,25 @@ export class Watch {
         }); pool ${s.state}`,
       );
     }
-    let ok = 0, failed = 0, okItems = 0;
+    // The counters count items (an apply is one, a map chunk its length), as the taskend
+    // events do: each ended task adds its items to exactly one of them.
+    const items = { ok: 0, failed: 0, cancelled: 0 };
     for (const detail of this.ended.values()) {
-      if (detail.ok) {
-        ok++;
-        okItems += detail.items;
-      } else failed++;
+      const counter = detail.ok ? "ok" : detail.cancelled ? "cancelled" : "failed";
+      items[counter] += detail.items;
     }
-    if (s.completed !== ok) {
+    const okItems = items.ok;
+    if (s.completed !== items.ok) {
       this.violate(
-        "completed counts the tasks that ended well",
-        `completed ${s.completed}, taskend ok ${ok}`,
+        "completed = items of the tasks that ended well",
+        `completed ${s.completed}, items of ok taskend events ${items.ok}`,
       );
     }
-    const cancelled = (s as { cancelled?: number }).cancelled ?? 0;
-    if (s.failed + cancelled !== failed) {
+    if (s.failed !== items.failed || s.cancelled !== items.cancelled) {
       this.violate(
-        "failed (+ cancelled) counts the tasks that ended badly",
-        `failed ${s.failed}${"cancelled" in s ? ` + cancelled ${cancelled}` : ""}, ` +
-          `taskend not ok ${failed}`,
+        "failed, cancelled = items of the tasks that failed, that were stopped",
+        `failed ${s.failed}, cancelled ${s.cancelled}; items of taskend events: failed ` +
+          `${items.failed}, cancelled ${items.cancelled}`,
       );
     }
     if (okItems > successfulItems) {
