@@ -14,7 +14,7 @@ import { fuzzFor, fuzzOptions, modelProperty } from "./fuzz.ts";
 import { ISOLATIONS, named } from "./_isolation.ts";
 
 /** Runs per isolation in CI: process workers start slower, so fewer runs there. */
-const CI_RUNS = { worker: 60, process: 20 } as const;
+const CI_RUNS = { worker: 200, process: 120 } as const;
 
 const seconds = Number(Deno.env.get("FUZZ_SECONDS") || 0);
 
