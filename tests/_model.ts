@@ -24,18 +24,7 @@ export type ItemSpec =
   | { readonly kind: "unclonableArg"; readonly as: "symbol" | "function" }
   | { readonly kind: "crash"; readonly how: "close" | "exit" };
 
-/** The pool's methods, as a script calls them. */
-export type Method =
-  | "apply"
-  | "applyAsync"
-  | "map"
-  | "mapAsync"
-  | "starmap"
-  | "starmapAsync"
-  | "imap"
-  | "imapUnordered";
-
-const METHODS: readonly Method[] = [
+const METHODS = [
   "apply",
   "applyAsync",
   "map",
@@ -44,7 +33,10 @@ const METHODS: readonly Method[] = [
   "starmapAsync",
   "imap",
   "imapUnordered",
-];
+] as const;
+
+/** The pool's methods, as a script calls them. */
+export type Method = typeof METHODS[number];
 
 /** When a call's signal is aborted. */
 export type AbortAt =
@@ -149,7 +141,7 @@ function optional<T>(arbitrary: fc.Arbitrary<T>, percent: number): fc.Arbitrary<
  * fast-check shrinks every field of a failing script.
  */
 const call: fc.Arbitrary<CallSpec> = record({
-  method: fc.constantFrom<Method>(...METHODS),
+  method: fc.constantFrom(...METHODS),
   items: fc.array(item, { maxLength: 6 }),
   input: fc.oneof(
     { weight: 4, arbitrary: fc.constant("array" as const) },
@@ -233,17 +225,10 @@ export function itemValue(callIndex: number, itemIndex: number): number {
 
 /** The argument a call passes for an item: a fixture behaviour, or something uncloneable. */
 export function materialize(spec: ItemSpec, value: number): unknown {
-  switch (spec.kind) {
-    case "unclonableArg":
-      return spec.as === "symbol" ? Symbol(`item ${value}`) : [() => value];
-    case "crash":
-      return { kind: "crash", value, how: spec.how } satisfies Behaviour;
-    case "quick":
-    case "unclonableResult":
-      return { kind: spec.kind, value } satisfies Behaviour;
-    default:
-      return { ...spec, value } satisfies Behaviour;
+  if (spec.kind === "unclonableArg") {
+    return spec.as === "symbol" ? Symbol(`item ${value}`) : [() => value];
   }
+  return { ...spec, value } satisfies Behaviour;
 }
 
 /** How an item ends on its own, in any call: its error class, or "ok". */
