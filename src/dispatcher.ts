@@ -87,6 +87,8 @@ export class Dispatcher {
   #slotReservedFor: Lane | null = null;
   #submitTime = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Streams waiting for room under `maxQueue`. */
+  readonly #roomWaiters: (() => void)[] = [];
 
   constructor(options: DispatcherOptions) {
     this.#config = options;
@@ -322,6 +324,7 @@ export class Dispatcher {
         if (worker.state === "starting") {
           worker.state = "idle";
           if (this.#queued > 0) this.#scheduleDispatch();
+          this.#wakeIfRoom();
         }
         return;
       case "results":
@@ -370,7 +373,12 @@ export class Dispatcher {
     if (task.startedAt === 0) this.#started(task, worker, start);
     this.#config.estimates.observe(task.definition.fnId, ran, task.items);
     worker.busyMs += ran;
-    this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran, task.items);
+    this.#config.recorder.record(
+      failure === null,
+      Math.max(0, start - task.queuedAt),
+      ran,
+      task.items,
+    );
     const taskEnds = this.#config.events.listening.taskend > 0;
     if (failure === null) {
       worker.tasksCompleted++;
@@ -400,6 +408,7 @@ export class Dispatcher {
       }
     } else this.#markStarted(worker);
     if (this.#queued > 0) this.#scheduleDispatch();
+    this.#wakeIfRoom();
   }
 
   /** The head of a worker's in-flight tasks is the one it runs now. */
@@ -743,6 +752,7 @@ export class Dispatcher {
     for (const [worker, ids] of cancels) {
       if (worker.state !== "exiting") worker.transport.send({ type: "cancel", ids });
     }
+    this.#wakeIfRoom();
   }
 
   #dropQueued(task: PendingTask, reason: unknown): void {
@@ -783,6 +793,21 @@ export class Dispatcher {
     }
   }
 
+  /** Calls `wake` once, as soon as a task more fits under `maxQueue`. */
+  onQueueRoom(wake: () => void): void {
+    this.#roomWaiters.push(wake);
+    this.#wakeIfRoom();
+  }
+
+  /** Tasks left the waiting ones (started, or dropped): wake those waiting for room. */
+  #wakeIfRoom(): void {
+    if (this.#roomWaiters.length === 0 || !this.hasQueueRoom(1)) return;
+    const waiters = this.#roomWaiters.splice(0);
+    queueMicrotask(() => {
+      for (const wake of waiters) wake();
+    });
+  }
+
   /** Whether `tasks` more would fit under `maxQueue` now (see `assertQueueRoom`). */
   hasQueueRoom(tasks: number): boolean {
     if (this.#config.maxQueue === Infinity) return true;
@@ -820,7 +845,9 @@ export class Dispatcher {
     };
     this.#config.events.emit(
       "taskend",
-      ok ? base : cancelled
+      ok
+        ? base
+        : cancelled
         ? { ...base, error: errorSummary(error), cancelled: true }
         : { ...base, error: errorSummary(error) },
     );

@@ -153,6 +153,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #host: JobHost = {
     settled: (job) => this.#settled(job),
     cancel: (tasks, reason) => this.#dispatcher.cancel(tasks, reason),
+    queueRoom: () => this.#dispatcher.hasQueueRoom(1),
+    onQueueRoom: (wake) => this.#dispatcher.onQueueRoom(wake),
   };
 
   /**

@@ -21,6 +21,10 @@ export interface JobHost {
    * `reason` is why, as their `taskend` events say.
    */
   cancel(tasks: Iterable<PendingTask>, reason: unknown): void;
+  /** Whether one more task fits under the pool's `maxQueue` now. */
+  queueRoom(): boolean;
+  /** Calls `wake` once, when one more task fits under `maxQueue` again. */
+  onQueueRoom(wake: () => void): void;
 }
 
 /**
@@ -531,14 +535,23 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     }
   }
 
+  readonly #resume = (): void => void this.#pump();
+
   async #pump(): Promise<void> {
     if (this.#pulling || this.#inputDone || this.#stopped) return;
     this.#pulling = true;
     try {
       while (!this.#inputDone && !this.#stopped && !this.#hasTaskError) {
+        // Whole chunks only: a chunk cut to the room a consumer just made would turn a
+        // stream of `chunksize` items per task into one task per item.
         const room = this.window - (this.#pulledItems - this.#deliveredItems);
-        if (room <= 0) break;
-        const size = Math.max(1, Math.min(this.chunksize(), room));
+        const size = Math.max(1, Math.min(this.chunksize(), this.window));
+        if (room < size) break;
+        // Under maxQueue, a stream waits for room rather than failing.
+        if (!this.host.queueRoom()) {
+          this.host.onQueueRoom(this.#resume);
+          break;
+        }
         const chunk: unknown[] = [];
         const index = this.#pulledItems;
         let bytes = 0;

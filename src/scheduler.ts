@@ -103,7 +103,10 @@ export class RunTimeEstimates {
     const previous = this.#perItemMs.get(fnId);
     this.#perItemMs.set(fnId, previous === undefined ? sample : previous * 0.8 + sample * 0.2);
     const peak = this.#peakPerItemMs.get(fnId);
-    this.#peakPerItemMs.set(fnId, peak === undefined ? sample : Math.max(sample, peak * PEAK_DECAY));
+    this.#peakPerItemMs.set(
+      fnId,
+      peak === undefined ? sample : Math.max(sample, peak * PEAK_DECAY),
+    );
   }
 
   /**
