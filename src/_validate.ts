@@ -12,6 +12,8 @@ export interface CheckedCallOptions {
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly transfer?: readonly Transferable[] | undefined;
+  readonly callback?: unknown;
+  readonly errorCallback?: unknown;
 }
 
 export function positiveInteger(value: unknown, name: string, action = "create pool"): number {
@@ -69,6 +71,26 @@ export function checkCallOptions(options: CheckedCallOptions | undefined, method
   if (options.transfer !== undefined && !Array.isArray(options.transfer)) {
     throw new TypeError(`Cannot ${method} as 'transfer' must be an array of transferables`);
   }
+  // Checked here, not when the call ends: a callback that is not a function would throw
+  // then, far from the call, as an uncaught error.
+  if (options.callback !== undefined) callable(options.callback, "callback", method);
+  if (options.errorCallback !== undefined) {
+    callable(options.errorCallback, "errorCallback", method);
+  }
+}
+
+function callable(value: unknown, name: string, method: string): void {
+  if (typeof value !== "function") {
+    throw new TypeError(
+      `Cannot ${method} as '${name}' must be a function: current value is ${typeName(value)}`,
+    );
+  }
+}
+
+/** The type of a value for messages: `typeof`, but `null` and `array` by name. */
+export function typeName(value: unknown): string {
+  if (value === null) return "null";
+  return Array.isArray(value) ? "array" : typeof value;
 }
 
 export function checkIterable(iterable: unknown, method: string): void {
