@@ -9,6 +9,7 @@
 /** The call options these checks look at. */
 export interface CheckedCallOptions {
   readonly chunksize?: number | undefined;
+  readonly window?: number | undefined;
   readonly timeout?: number | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly transfer?: readonly Transferable[] | undefined;
@@ -58,18 +59,61 @@ export function nonNegativeNumber(value: unknown, name: string, action = "create
   return value;
 }
 
-export function checkCallOptions(options: CheckedCallOptions | undefined, method: string): void {
+/** The call methods, each with the options it takes. */
+const CALL_OPTIONS = (() => {
+  const every = ["permissions", "signal", "timeout", "transfer"];
+  const callbacks = ["callback", "errorCallback"];
+  const map = new Set([...every, "chunksize"]);
+  const mapAsync = new Set([...map, ...callbacks]);
+  const imap = new Set([...map, "window"]);
+  return {
+    apply: new Set(every),
+    applyAsync: new Set([...every, ...callbacks]),
+    map,
+    starmap: map,
+    mapAsync,
+    starmapAsync: mapAsync,
+    imap,
+    imapUnordered: imap,
+  } satisfies Record<string, ReadonlySet<string>>;
+})();
+
+/** A pool method that takes call options. */
+export type CallMethod = keyof typeof CALL_OPTIONS;
+
+/**
+ * Checks a call's options: each known one for its type and range, and that there is no
+ * other (a misspelt `chunkSize` or `timout` would otherwise be ignored in silence).
+ */
+export function checkCallOptions(
+  options: CheckedCallOptions | undefined,
+  method: CallMethod,
+): void {
   if (options === undefined) return;
   if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot ${method} as 'options' must be an object`);
+    throw new TypeError(
+      `Cannot ${method} as 'options' must be an object: current value is ${typeName(options)}`,
+    );
+  }
+  // `for in` allocates nothing (Object.keys would build an array on every call).
+  const known = CALL_OPTIONS[method];
+  for (const key in options) {
+    if (!known.has(key)) throw unknownOption(key, known, method, method);
   }
   if (options.chunksize !== undefined) positiveInteger(options.chunksize, "chunksize", method);
+  if (options.window !== undefined) positiveInteger(options.window, "window", method);
   if (options.timeout !== undefined) nonNegativeNumber(options.timeout, "timeout", method);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new TypeError(`Cannot ${method} as 'signal' must be an AbortSignal`);
+    throw new TypeError(
+      `Cannot ${method} as 'signal' must be an AbortSignal: current value is ` +
+        typeName(options.signal),
+    );
   }
   if (options.transfer !== undefined && !Array.isArray(options.transfer)) {
-    throw new TypeError(`Cannot ${method} as 'transfer' must be an array of transferables`);
+    throw new TypeError(
+      `Cannot ${method} as 'transfer' must be an array of transferables: current value is ` +
+        typeName(options.transfer),
+    );
   }
   // Checked here, not when the call ends: a callback that is not a function would throw
   // then, far from the call, as an uncaught error.
@@ -77,6 +121,43 @@ export function checkCallOptions(options: CheckedCallOptions | undefined, method
   if (options.errorCallback !== undefined) {
     callable(options.errorCallback, "errorCallback", method);
   }
+}
+
+/**
+ * The TypeError for an option nobody takes, naming the closest known one when it looks
+ * like a slip of the keyboard (`chunkSize`, `timout`).
+ */
+export function unknownOption(
+  key: string,
+  known: Iterable<string>,
+  action: string,
+  owner: string,
+): TypeError {
+  let closest: string | undefined;
+  let closestDistance = 3; // more than two edits apart is another word, not a typo
+  for (const name of known) {
+    const distance = name.toLowerCase() === key.toLowerCase() ? 0 : editDistance(name, key);
+    if (distance < closestDistance) [closest, closestDistance] = [name, distance];
+  }
+  const hint = closest === undefined ? "" : `: did you mean '${closest}'?`;
+  return new TypeError(`Cannot ${action} as '${key}' is not an option of ${owner}${hint}`);
+}
+
+/** Levenshtein distance, for the few short names of a typo hint. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        previous[j]! + 1,
+        current[j - 1]! + 1,
+        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
 }
 
 function callable(value: unknown, name: string, method: string): void {

@@ -33,12 +33,14 @@ import { type TransportFactory, webWorkerTransport } from "./transport.ts";
 import { binaryBytes, collect, transfersIn } from "./_payload.ts";
 import { SlotList } from "./_slots.ts";
 import {
+  type CallMethod,
   checkArgumentLists,
   checkCallOptions,
   checkIterable,
   nonNegativeInteger,
   nonNegativeNumber,
   positiveInteger,
+  unknownOption,
 } from "./_validate.ts";
 
 /** Options of `new Pool(options)`. */
@@ -184,7 +186,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }
     for (const key of Object.keys(options)) {
       if (!POOL_OPTION_NAMES.has(key)) {
-        throw new TypeError(`Cannot create pool as '${key}' is not an option of Pool`);
+        const documented = [...POOL_OPTION_NAMES].filter((name) => name !== "transport");
+        throw unknownOption(key, documented, "create pool", "Pool");
       }
     }
     this.#size = options.size === undefined
@@ -666,7 +669,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     args: unknown,
     options: CallOptions | undefined,
     callbacks: ResultCallbacks<R> | undefined,
-    method: string,
+    method: CallMethod,
   ): ApplyJob<R> {
     this.#assertRunning(method);
     if (args === undefined) args = [];
@@ -706,7 +709,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options: MapOptions | undefined,
     callbacks: ResultCallbacks<R[]> | undefined,
     mode: CallMode,
-    method: string,
+    method: CallMethod,
   ): MapJob<R> {
     this.#assertRunning(method);
     checkIterable(iterable, method);
@@ -771,12 +774,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: unknown,
     options: ImapOptions | undefined,
     ordered: boolean,
-    method: string,
+    method: CallMethod,
   ): StreamJob<R> {
     this.#assertRunning(method);
     checkIterable(iterable, method);
     checkCallOptions(options, method);
-    if (options?.window !== undefined) positiveInteger(options.window, "window", method);
     const definition = this.#functions.resolve(fn, "fn");
     const lane = options?.permissions === undefined
       ? this.#defaultLane
