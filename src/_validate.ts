@@ -45,15 +45,21 @@ export function nonNegativeInteger(value: unknown, name: string): number {
   return value;
 }
 
-export function nonNegativeNumber(value: unknown, name: string, action = "create pool"): number {
+/**
+ * A delay in ms: any non-negative number, `Infinity` for none. Delays beyond what
+ * `setTimeout` takes are honoured by `setLongTimeout` (src/_timers.ts).
+ */
+export function timeoutMs(value: unknown, name: string, action: string): number {
   if (typeof value !== "number") {
     throw new TypeError(
-      `Cannot ${action} as '${name}' must be a number: current value is ${typeof value}`,
+      `Cannot ${action} as '${name}' must be a number of milliseconds: current value is ` +
+        typeName(value),
     );
   }
-  if (!(value >= 0) || value === Infinity) {
+  if (!(value >= 0)) {
     throw new RangeError(
-      `Cannot ${action} as '${name}' must be a non-negative number: current value is ${value}`,
+      `Cannot ${action} as '${name}' must be a non-negative number of milliseconds (or ` +
+        `Infinity for none): current value is ${value}`,
     );
   }
   return value;
@@ -102,7 +108,7 @@ export function checkCallOptions(
   }
   if (options.chunksize !== undefined) positiveInteger(options.chunksize, "chunksize", method);
   if (options.window !== undefined) positiveInteger(options.window, "window", method);
-  if (options.timeout !== undefined) nonNegativeNumber(options.timeout, "timeout", method);
+  if (options.timeout !== undefined) timeoutMs(options.timeout, "timeout", method);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
     throw new TypeError(
       `Cannot ${method} as 'signal' must be an AbortSignal: current value is ` +

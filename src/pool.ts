@@ -32,14 +32,15 @@ import { processTransport } from "./process_transport.ts";
 import { type TransportFactory, webWorkerTransport } from "./transport.ts";
 import { binaryBytes, collect, transfersIn } from "./_payload.ts";
 import { SlotList } from "./_slots.ts";
+import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
 import {
   type CallMethod,
   checkArgumentLists,
   checkCallOptions,
   checkIterable,
   nonNegativeInteger,
-  nonNegativeNumber,
   positiveInteger,
+  timeoutMs,
   unknownOption,
 } from "./_validate.ts";
 
@@ -61,7 +62,7 @@ export interface PoolOptions {
   maxTasksPerWorker?: number;
   /** At most this many tasks wait for a worker; a submit beyond rejects with QueueFullError. */
   maxQueue?: number;
-  /** Idle workers exit after this many ms, and are started again on demand. */
+  /** Idle workers exit after this many ms, and are started again on demand; `Infinity`: never. */
   idleTimeout?: number;
   /** The pool's name in the dashboard and in metrics. */
   name?: string;
@@ -73,7 +74,10 @@ export interface CallOptions {
   permissions?: Permissions;
   /** Aborting removes queued tasks and stops running ones; the call rejects with the reason. */
   signal?: AbortSignal;
-  /** Milliseconds from the call until it is stopped and rejects with `TimeoutError`. */
+  /**
+   * Milliseconds from the call until it is stopped and rejects with `TimeoutError`; any
+   * length, `Infinity` for none.
+   */
   timeout?: number;
   /** ArrayBuffers (and other transferables) in the arguments to move instead of copy. */
   transfer?: Transferable[];
@@ -209,9 +213,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
       ? Infinity
       : nonNegativeInteger(options.maxQueue, "maxQueue");
-    const idleTimeout = options.idleTimeout === undefined
+    // Infinity: idle workers stay.
+    const idleTimeout = options.idleTimeout === undefined ||
+        timeoutMs(options.idleTimeout, "idleTimeout", "create pool") === Infinity
       ? undefined
-      : nonNegativeNumber(options.idleTimeout, "idleTimeout");
+      : options.idleTimeout;
     const memoryLimitMb = options.memoryLimitMb === undefined
       ? undefined
       : positiveInteger(options.memoryLimitMb, "memoryLimitMb");
@@ -832,7 +838,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }
     const onAbort = () => job.fail(null, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = timeout === undefined ? undefined : setTimeout(() => {
+    const timer = timeout === undefined ? undefined : setLongTimeout(() => {
       job.fail(
         null,
         new TimeoutError(`The call did not finish within its timeout of ${timeout} ms`),
@@ -840,7 +846,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }, timeout);
     this.#jobCleanups.set(job, () => {
       signal?.removeEventListener("abort", onAbort);
-      if (timer !== undefined) clearTimeout(timer);
+      clearLongTimeout(timer);
     });
   }
 

@@ -124,3 +124,96 @@ Deno.test("Pool calls refuse a misspelt or foreign option with a TypeError namin
     assert.deepEqual(out, [7]);
   }
 });
+
+const THIRTY_DAYS = 30 * 24 * 3600 * 1000;
+const slowly = (ms: number, value = 1) =>
+  new Promise<number>((resolve) => setTimeout(() => resolve(value), ms));
+
+Deno.test("Pool calls honour a timeout beyond the timer range, and Infinity as none", async () => {
+  await using pool = new Pool(1);
+  // setTimeout fires a delay of 2^31 ms or more after 1 ms: these must not.
+  for (const timeout of [2 ** 31, THIRTY_DAYS, Number.MAX_VALUE, Infinity]) {
+    assert.equal(await pool.apply(slowly, [30, 1], { timeout }), 1, `timeout ${timeout}`);
+    assert.deepEqual(await pool.map(slowly, [30], { timeout }), [1]);
+    const out: number[] = [];
+    for await (const x of pool.imap(slowly, [30], { timeout })) out.push(x);
+    assert.deepEqual(out, [1]);
+  }
+  for (const timeout of [-1, NaN, -Infinity]) {
+    await assert.rejects(
+      pool.apply(identity, [1], { timeout }),
+      error(RangeError, /^Cannot apply as 'timeout' must be a non-negative number/),
+    );
+  }
+  await assert.rejects(
+    pool.apply(identity, [1], { timeout: 5n as never }),
+    error(TypeError, /^Cannot apply as 'timeout' must be a number of milliseconds: .* bigint$/),
+  );
+});
+
+Deno.test("AsyncResult.get() and wait() honour a long timeout, and Infinity as none", async () => {
+  await using pool = new Pool(1);
+  for (const timeoutMs of [2 ** 31, THIRTY_DAYS, Infinity]) {
+    const result = pool.applyAsync(slowly, [30, 2]);
+    assert.equal(await result.get(timeoutMs), 2, `get(${timeoutMs})`);
+    const waited = pool.applyAsync(slowly, [30, 3]);
+    await waited.wait(timeoutMs);
+    assert.equal(waited.ready(), true, `wait(${timeoutMs}) returned before the call finished`);
+  }
+  const done = pool.applyAsync(identity, [1]);
+  await done;
+  for (const method of ["get", "wait"] as const) {
+    // Checked even when the result is ready: a bad argument is a bug either way.
+    assert.throws(
+      () => done[method](NaN),
+      error(RangeError, new RegExp(`^Cannot ${method}.*'timeoutMs'`)),
+    );
+    assert.throws(() => done[method](-1), RangeError);
+    assert.throws(
+      () => done[method](1n as never),
+      error(TypeError, /'timeoutMs' must be a number/),
+    );
+    assert.throws(
+      () => done[method](Symbol() as never),
+      error(TypeError, /current value is symbol/),
+    );
+  }
+});
+
+Deno.test("new Pool() takes an idleTimeout beyond the timer range without a busy loop", async () => {
+  // Every delay the pool asks of setTimeout in this test: past 2^31 - 1 ms it would fire
+  // after 1 ms, and the idle sweep would find nobody idle long enough and ask again.
+  const delays: number[] = [];
+  const realSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = ((callback: () => void, ms?: number) => {
+    delays.push(ms ?? 0);
+    return realSetTimeout(callback, ms);
+  }) as typeof setTimeout;
+  try {
+    for (const idleTimeout of [2 ** 31, THIRTY_DAYS, Infinity]) {
+      await using pool = new Pool({ size: 1, idleTimeout });
+      assert.equal(await pool.apply(identity, [1]), 1);
+      assert.equal(pool.stats().workers.length, 1, "the idle worker stays");
+    }
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  assert.deepEqual(delays.filter((ms) => !(ms <= 2 ** 31 - 1)), []);
+  assert.throws(() => new Pool({ idleTimeout: NaN }), error(RangeError, /'idleTimeout'.*NaN/));
+  assert.throws(() => new Pool({ idleTimeout: -1 }), error(RangeError, /'idleTimeout'/));
+});
+
+Deno.test("setLongTimeout() chains timers past the longest delay and clears any link", async () => {
+  const { clearLongTimeout, setLongTimeout } = await import("../src/_timers.ts");
+  const start = performance.now();
+  // Links of at most 10 ms stand in for the 2^31 - 1 ms of real timers.
+  await new Promise<void>((resolve) => setLongTimeout(resolve, 45, 10));
+  assert.ok(performance.now() - start >= 45, "fired before its deadline");
+  assert.equal(setLongTimeout(() => assert.fail("fired"), Infinity), undefined);
+  let fired = false;
+  const timer = setLongTimeout(() => fired = true, 1000, 10);
+  // Cleared in the middle of its chain; the sanitizers see any link left pending.
+  await new Promise((resolve) => setTimeout(resolve, 35));
+  clearLongTimeout(timer);
+  assert.equal(fired, false);
+});
