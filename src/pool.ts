@@ -52,7 +52,10 @@ export interface PoolOptions {
   permissions?: Permissions;
   /** `"worker"` (Web Worker threads, default) or `"process"` (Deno subprocesses). */
   isolation?: Isolation;
-  /** Heap limit per worker in MiB (process isolation); beyond it a task fails with WorkerCrashError. */
+  /**
+   * Heap limit per worker in MiB; beyond it a task fails with WorkerCrashError. Needs
+   * `isolation: "process"` (else a TypeError).
+   */
   memoryLimitMb?: number;
   /** Runs once in each new worker before its first task. */
   initializer?: TaskFn | TaskRef;
@@ -221,6 +224,14 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const memoryLimitMb = options.memoryLimitMb === undefined
       ? undefined
       : positiveInteger(options.memoryLimitMb, "memoryLimitMb");
+    if (memoryLimitMb !== undefined && isolation !== "process") {
+      // A Web Worker's heap cannot be limited: ignoring the limit would promise what no
+      // worker keeps.
+      throw new TypeError(
+        `Cannot create pool as 'memoryLimitMb' needs isolation: "process": current ` +
+          `isolation is "${isolation}"`,
+      );
+    }
     const initializer = options.initializer === undefined
       ? null
       : this.#functions.resolve(options.initializer, "initializer");

@@ -217,3 +217,13 @@ Deno.test("setLongTimeout() chains timers past the longest delay and clears any 
   clearLongTimeout(timer);
   assert.equal(fired, false);
 });
+
+Deno.test("new Pool() refuses memoryLimitMb without process isolation", async () => {
+  for (const options of [{}, { isolation: "worker" as const }]) {
+    assert.throws(
+      () => new Pool({ size: 1, memoryLimitMb: 64, ...options }),
+      error(TypeError, /^Cannot create pool as 'memoryLimitMb' needs isolation: "process"/),
+    );
+  }
+  await new Pool({ size: 1, memoryLimitMb: 64, isolation: "process" }).terminate();
+});
