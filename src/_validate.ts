@@ -180,16 +180,23 @@ export function typeName(value: unknown): string {
   return Array.isArray(value) ? "array" : typeof value;
 }
 
-export function checkIterable(iterable: unknown, method: string): void {
-  const ok = iterable !== null && iterable !== undefined &&
+/**
+ * Checks a call's input and returns it as an object: a string, iterable as in Python (one
+ * item per character, as `for…of` reads it), becomes its iterator.
+ */
+export function checkIterable(iterable: unknown, method: string): object {
+  if (typeof iterable === "string") return iterable[Symbol.iterator]();
+  const ok = iterable !== null &&
+    (typeof iterable === "object" || typeof iterable === "function") &&
     (typeof (iterable as Iterable<unknown>)[Symbol.iterator] === "function" ||
       typeof (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function");
-  if (!ok || typeof iterable === "string") {
+  if (!ok) {
     throw new TypeError(
-      `Cannot ${method} as 'iterable' must be an Iterable or AsyncIterable (not a string): ` +
-        `current value is ${iterable === null ? "null" : typeof iterable}`,
+      `Cannot ${method} as 'iterable' must be an Iterable or AsyncIterable: current value is ` +
+        typeName(iterable),
     );
   }
+  return iterable;
 }
 
 export function checkArgumentLists(items: readonly unknown[], method: string): void {

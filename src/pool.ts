@@ -729,7 +729,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     method: CallMethod,
   ): MapJob<R> {
     this.#assertRunning(method);
-    checkIterable(iterable, method);
+    iterable = checkIterable(iterable, method);
     checkCallOptions(options, method);
     const definition = this.#functions.resolve(fn, "fn");
     const lane = options?.permissions === undefined
@@ -794,7 +794,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     method: CallMethod,
   ): StreamJob<R> {
     this.#assertRunning(method);
-    checkIterable(iterable, method);
+    iterable = checkIterable(iterable, method);
     checkCallOptions(options, method);
     const definition = this.#functions.resolve(fn, "fn");
     const lane = options?.permissions === undefined

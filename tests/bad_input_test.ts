@@ -227,3 +227,27 @@ Deno.test("new Pool() refuses memoryLimitMb without process isolation", async ()
   }
   await new Pool({ size: 1, memoryLimitMb: 64, isolation: "process" }).terminate();
 });
+
+Deno.test("Pool calls take a string as an iterable of its characters, as Python does", async () => {
+  await using pool = new Pool(2);
+  const shout = (c: string) => c.toUpperCase();
+  assert.deepEqual(await pool.map(shout, "abc"), ["A", "B", "C"]);
+  assert.deepEqual(await pool.mapAsync(shout, "ab", { chunksize: 1 }), ["A", "B"]);
+  // Characters as for…of reads them: a code point outside the BMP is one item.
+  assert.deepEqual(await pool.map((c: string) => c.length, "a😀"), [1, 2]);
+  assert.deepEqual(await pool.map(shout, ""), []);
+  const ordered: string[] = [];
+  for await (const c of pool.imap(shout, "xyz", { chunksize: 1 })) ordered.push(c);
+  assert.deepEqual(ordered, ["X", "Y", "Z"]);
+  const unordered: string[] = [];
+  for await (const c of pool.imapUnordered(shout, "xyz")) unordered.push(c);
+  assert.deepEqual(unordered.sort(), ["X", "Y", "Z"]);
+  // starmap's items are argument lists: a string's characters are not.
+  await assert.rejects(pool.starmap(shout, "ab" as never), /item 0 must be an array/);
+  for (const value of [5, null, undefined, true, 5n, Symbol("s")]) {
+    await assert.rejects(
+      pool.map(shout, value as never),
+      error(TypeError, /^Cannot map as 'iterable' must be an Iterable or AsyncIterable: current/),
+    );
+  }
+});
