@@ -3,7 +3,8 @@
  * each test here feeds the pool one kind of bad argument or hostile value.
  */
 import assert from "node:assert/strict";
-import { Pool } from "../mod.ts";
+import { Pool, TaskError } from "../mod.ts";
+import { ISOLATIONS, named } from "./_isolation.ts";
 
 const identity = (x: number) => x;
 
@@ -251,3 +252,189 @@ Deno.test("Pool calls take a string as an iterable of its characters, as Python 
     );
   }
 });
+
+/**
+ * Hostile values a task may return or throw, each with the error the caller must get: the
+ * same in both isolations, and never from a dead worker.
+ */
+const HOSTILE: readonly { name: string; task: () => unknown; expected: [ErrorClass, RegExp] }[] = [
+  {
+    name: "a thenable whose then() throws",
+    task: () => ({
+      then() {
+        throw new Error("then failed");
+      },
+    }),
+    expected: [TaskError, /^then failed$/],
+  },
+  {
+    name: "a thenable whose then() throws null",
+    task: () => ({
+      then() {
+        throw null;
+      },
+    }),
+    expected: [TaskError, /^Task threw a non-Error value: null$/],
+  },
+  {
+    name: "an object whose then getter throws",
+    task: () => ({
+      get then() {
+        throw new Error("then getter failed");
+      },
+    }),
+    expected: [TaskError, /^then getter failed$/],
+  },
+  {
+    name: "a revoked Proxy",
+    task: () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      return proxy;
+    },
+    expected: [TaskError, /proxy that has been revoked/],
+  },
+  {
+    name: "a result whose getter throws null",
+    task: () => ({
+      get x() {
+        throw null;
+      },
+    }),
+    expected: [
+      TypeError,
+      /^Cannot send the task's result as it cannot be structured-cloned: null$/,
+    ],
+  },
+  {
+    name: "a thrown error whose message getter throws",
+    task: () => {
+      const error = new Error("unread");
+      Object.defineProperty(error, "message", {
+        get() {
+          throw new Error("message getter failed");
+        },
+      });
+      throw error;
+    },
+    expected: [
+      TaskError,
+      /^Task threw an Error whose 'message' cannot be read: message getter failed$/,
+    ],
+  },
+  {
+    name: "a rejection with an error whose message getter throws",
+    task: () => {
+      const error = new RangeError("unread");
+      Object.defineProperty(error, "message", {
+        get() {
+          throw new Error("message getter failed");
+        },
+      });
+      return Promise.reject(error);
+    },
+    expected: [TaskError, /^Task threw a RangeError whose 'message' cannot be read/],
+  },
+  {
+    name: "a thrown error whose name getter throws",
+    task: () => {
+      const error = new Error("name unread");
+      Object.defineProperty(error, "name", {
+        get() {
+          throw new Error("getter failed");
+        },
+      });
+      throw error;
+    },
+    expected: [TaskError, /^name unread$/],
+  },
+  {
+    name: "a thrown error whose stack getter throws",
+    task: () => {
+      const error = new Error("stack unread");
+      Object.defineProperty(error, "stack", {
+        get() {
+          throw new Error("getter failed");
+        },
+      });
+      throw error;
+    },
+    expected: [TaskError, /^stack unread$/],
+  },
+  {
+    name: "a thrown error whose name's toString throws",
+    task: () => {
+      const error = new Error("odd name");
+      const name = {
+        toString() {
+          throw new Error("toString failed");
+        },
+      };
+      Object.defineProperty(error, "name", { value: name });
+      throw error;
+    },
+    expected: [TaskError, /^odd name$/],
+  },
+  {
+    name: "a thrown object whose toString throws",
+    task: () => {
+      throw {
+        toString() {
+          throw new Error("toString failed");
+        },
+      };
+    },
+    expected: [TaskError, /^Task threw a value that cannot be cloned/],
+  },
+  {
+    name: "a thrown revoked Proxy",
+    task: () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      throw proxy;
+    },
+    expected: [
+      TaskError,
+      /^Task threw a value that cannot be cloned: an object that cannot be read$/,
+    ],
+  },
+];
+
+type ErrorClass = typeof TaskError | typeof TypeError;
+
+for (const isolation of ISOLATIONS) {
+  Deno.test(
+    named(
+      "Pool.apply() turns hostile results and thrown values into errors, not crashes",
+      isolation,
+    ),
+    async () => {
+      await using pool = new Pool({ size: 1, isolation });
+      const exits: string[] = [];
+      pool.addEventListener("workerexit", (event) => exits.push(event.detail.reason));
+      for (const { name, task, expected: [kind, pattern] } of HOSTILE) {
+        const outcome = await pool.apply(task).then(
+          (value) => `resolved with ${Deno.inspect(value)}`,
+          (error) => error,
+        );
+        assert.ok(outcome instanceof kind, `${name}: expected a ${kind.name}, got ${outcome}`);
+        assert.match(outcome.message, pattern, name);
+        assert.deepEqual(exits, [], `${name}: the worker died`);
+      }
+      // A thenable that calls back more than once, then throws: the first call counts.
+      const fickle = () => ({
+        then(resolve: (value: number) => void, reject: (error: unknown) => void) {
+          resolve(1);
+          resolve(2);
+          reject(new Error("too late"));
+          throw new Error("later still");
+        },
+      });
+      assert.equal(await pool.apply(fickle as () => unknown), 1);
+      // And in a map chunk (one chunk: a failed map stops its running chunks, and their worker).
+      await assert.rejects(pool.map(HOSTILE[0]!.task, [1, 2], { chunksize: 2 }), TaskError);
+      assert.equal(await pool.apply(identity, [42]), 42);
+      assert.deepEqual(exits, []);
+    },
+  );
+}
