@@ -347,7 +347,8 @@ function isClonable(value: unknown): boolean {
 /** A short, safe description of any value for messages; never throws. */
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "symbol" || typeof value === "bigint") return String(value);
+  if (typeof value === "symbol") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
   try {
     if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
     const text = JSON.stringify(value);

@@ -6,7 +6,7 @@
  */
 
 import { Dispatcher } from "./dispatcher.ts";
-import { PoolClosedError, TimeoutError } from "./errors.ts";
+import { describe, PoolClosedError, TimeoutError } from "./errors.ts";
 import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
 import {
   assertPermissionsGrantable,
@@ -41,12 +41,13 @@ import {
   nonNegativeInteger,
   positiveInteger,
   timeoutMs,
+  typeName,
   unknownOption,
 } from "./_validate.ts";
 
 /** Options of `new Pool(options)`. */
 export interface PoolOptions {
-  /** How many workers at most; default `navigator.hardwareConcurrency`. */
+  /** How many workers at most, up to 1024; default `navigator.hardwareConcurrency`. */
   size?: number;
   /** Default permissions of the pool's tasks; default `"inherit"` (Deno's Worker default). */
   permissions?: Permissions;
@@ -118,6 +119,13 @@ const POOL_OPTION_NAMES = new Set([
   "transport",
 ]);
 
+/**
+ * The most workers a pool may have. Far more threads or processes than cores only cost
+ * memory and switching; a size in the millions is a slip, and would start that many
+ * workers for a long enough map.
+ */
+const MAX_SIZE = 1024;
+
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
@@ -188,7 +196,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
         `Cannot create pool as its argument must be a size or an options object: current ` +
-          `value is ${String(sizeOrOptions)}`,
+          `value is ${describe(sizeOrOptions)}`,
       );
     }
     for (const key of Object.keys(options)) {
@@ -198,14 +206,25 @@ export class Pool extends EventTarget implements AsyncDisposable {
       }
     }
     this.#size = options.size === undefined
-      ? Math.max(1, navigator.hardwareConcurrency || 1)
+      ? Math.min(MAX_SIZE, Math.max(1, navigator.hardwareConcurrency || 1))
       : positiveInteger(options.size, "size");
-    this.#name = options.name === undefined ? `pool-${++poolCount}` : String(options.name);
+    if (this.#size > MAX_SIZE) {
+      throw new RangeError(
+        `Cannot create pool as 'size' must be at most ${MAX_SIZE}: current value is ` +
+          this.#size,
+      );
+    }
+    if (options.name !== undefined && typeof options.name !== "string") {
+      throw new TypeError(
+        `Cannot create pool as 'name' must be a string: current value is ${typeName(options.name)}`,
+      );
+    }
+    this.#name = options.name ?? `pool-${++poolCount}`;
     const isolation = options.isolation ?? "worker";
     if (isolation !== "worker" && isolation !== "process") {
       throw new TypeError(
         `Cannot create pool as 'isolation' must be "worker" or "process": current value is ` +
-          `${JSON.stringify(isolation)}`,
+          describe(isolation),
       );
     }
     this.#isolation = isolation;

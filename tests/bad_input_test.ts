@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Pool, TaskError } from "../mod.ts";
+import { serveMonitor, watchPool } from "../monitor.ts";
 import { ISOLATIONS, named } from "./_isolation.ts";
 
 const identity = (x: number) => x;
@@ -438,3 +439,105 @@ for (const isolation of ISOLATIONS) {
     },
   );
 }
+
+Deno.test("serveMonitor() and watchPool() refuse a bad pool or option at the call", async () => {
+  await using pool = new Pool(1);
+  for (const notPool of [null, undefined, 5, {}, { stats: () => ({}) }]) {
+    assert.throws(
+      () => serveMonitor(notPool as never),
+      error(TypeError, /^Cannot serve monitor as 'pool' must be a Pool/),
+    );
+    assert.throws(
+      () => watchPool(notPool as never, () => {}),
+      error(TypeError, /^Cannot watch pool as 'pool' must be a Pool/),
+    );
+  }
+  assert.throws(() => watchPool(pool, null as never), error(TypeError, /'onMessage'/));
+  // Intervals are checked when the monitor starts, not when a client first connects.
+  for (const name of ["snapshotIntervalMs", "batchMs"]) {
+    for (const value of [NaN, 0, -1, Infinity, 2 ** 31]) {
+      assert.throws(
+        () => serveMonitor(pool, { [name]: value }),
+        error(RangeError, new RegExp(`^Cannot serve monitor as '${name}' must be`)),
+      );
+      assert.throws(() => watchPool(pool, () => {}, { [name]: value }), RangeError);
+    }
+    for (const value of [5n, Symbol("ms"), "100"]) {
+      assert.throws(
+        () => serveMonitor(pool, { [name]: value } as never),
+        error(
+          TypeError,
+          new RegExp(`'${name}' must be a number: current value is ${typeof value}`),
+        ),
+      );
+    }
+  }
+  assert.throws(() => serveMonitor(pool, null as never), error(TypeError, /'options'.*null/));
+  assert.throws(() => serveMonitor(pool, { hostname: 1 } as never), error(TypeError, /'hostname'/));
+  assert.throws(
+    () => serveMonitor(pool, { port: 1n } as never),
+    error(TypeError, /'port'.*bigint/),
+  );
+  assert.throws(() => serveMonitor(pool, { port: 70000 }), error(RangeError, /'port'.*70000/));
+  assert.throws(() => serveMonitor(pool, { token: 5 } as never), error(TypeError, /'token'/));
+});
+
+Deno.test("new Pool() names a BigInt or Symbol option value, and bounds the size", async () => {
+  const options = [
+    "size",
+    "isolation",
+    "maxQueue",
+    "maxTasksPerWorker",
+    "idleTimeout",
+    "memoryLimitMb",
+    "name",
+    "permissions",
+    "initializer",
+    "initArgs",
+  ];
+  for (const option of options) {
+    for (const value of [5n, Symbol("value")]) {
+      assert.throws(
+        () => new Pool({ [option]: value }),
+        (thrown: unknown) => {
+          assert.ok(thrown instanceof TypeError, `${option}: ${thrown}`);
+          assert.match(thrown.message, new RegExp(`'${option}'`), option);
+          assert.doesNotMatch(
+            thrown.message,
+            /Cannot convert|serialize|current value is undefined/,
+          );
+          return true;
+        },
+      );
+    }
+  }
+  assert.throws(() => new Pool({ permissions: { net: 1n } as never }), /'permissions.net'.* 1n$/);
+  assert.throws(() => new Pool(5n as never), /current value is 5n$/);
+  assert.throws(
+    () => new Pool(1025),
+    error(RangeError, /^Cannot create pool as 'size' must be at most 1024: current value is 1025$/),
+  );
+  assert.throws(() => new Pool({ size: 1e9 }), RangeError);
+  await new Pool(1024).terminate(); // workers start on demand: none here
+});
+
+Deno.test("Pool calls name a BigInt or Symbol option value", async () => {
+  await using pool = new Pool(1);
+  const names = ["permissions", "signal", "timeout", "transfer", "chunksize"];
+  for (const option of names) {
+    for (const value of [5n, Symbol("value")]) {
+      await assert.rejects(
+        pool.map(identity, [1], { [option]: value }),
+        (thrown: unknown) => {
+          assert.ok(thrown instanceof TypeError, `${option}: ${thrown}`);
+          assert.match(thrown.message, new RegExp(`'(options\\.)?${option}'`), option);
+          assert.doesNotMatch(
+            thrown.message,
+            /Cannot convert|serialize|current value is undefined/,
+          );
+          return true;
+        },
+      );
+    }
+  }
+});
