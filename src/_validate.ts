@@ -31,6 +31,41 @@ export function positiveInteger(value: unknown, name: string, action = "create p
   return value;
 }
 
+/**
+ * The most workers a pool may have. Far more threads or processes than cores only cost
+ * memory and switching; a size in the millions is a slip, and would start that many
+ * workers for a long enough map.
+ */
+export const MAX_POOL_SIZE = 1024;
+
+/** A pool's `size`; by default one worker per core. */
+export function poolSize(value: unknown): number {
+  if (value === undefined) {
+    return Math.min(MAX_POOL_SIZE, Math.max(1, navigator.hardwareConcurrency || 1));
+  }
+  const size = positiveInteger(value, "size");
+  if (size > MAX_POOL_SIZE) {
+    throw new RangeError(
+      `Cannot create pool as 'size' must be at most ${MAX_POOL_SIZE}: current value is ${size}`,
+    );
+  }
+  return size;
+}
+
+/** `memoryLimitMb`, which only a process worker can keep. */
+export function memoryLimit(value: unknown, isolation: string): number {
+  const mb = positiveInteger(value, "memoryLimitMb");
+  if (isolation !== "process") {
+    // A Web Worker's heap cannot be limited: ignoring the limit would promise what no
+    // worker keeps.
+    throw new TypeError(
+      `Cannot create pool as 'memoryLimitMb' needs isolation: "process": current isolation ` +
+        `is "${isolation}"`,
+    );
+  }
+  return mb;
+}
+
 export function nonNegativeInteger(value: unknown, name: string): number {
   if (typeof value !== "number") {
     throw new TypeError(

@@ -38,7 +38,9 @@ import {
   checkArgumentLists,
   checkCallOptions,
   checkIterable,
+  memoryLimit,
   nonNegativeInteger,
+  poolSize,
   positiveInteger,
   timeoutMs,
   typeName,
@@ -119,13 +121,6 @@ const POOL_OPTION_NAMES = new Set([
   "transport",
 ]);
 
-/**
- * The most workers a pool may have. Far more threads or processes than cores only cost
- * memory and switching; a size in the millions is a slip, and would start that many
- * workers for a long enough map.
- */
-const MAX_SIZE = 1024;
-
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
@@ -205,15 +200,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
         throw unknownOption(key, documented, "create pool", "Pool");
       }
     }
-    this.#size = options.size === undefined
-      ? Math.min(MAX_SIZE, Math.max(1, navigator.hardwareConcurrency || 1))
-      : positiveInteger(options.size, "size");
-    if (this.#size > MAX_SIZE) {
-      throw new RangeError(
-        `Cannot create pool as 'size' must be at most ${MAX_SIZE}: current value is ` +
-          this.#size,
-      );
-    }
+    this.#size = poolSize(options.size);
     if (options.name !== undefined && typeof options.name !== "string") {
       throw new TypeError(
         `Cannot create pool as 'name' must be a string: current value is ${typeName(options.name)}`,
@@ -242,15 +229,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       : options.idleTimeout;
     const memoryLimitMb = options.memoryLimitMb === undefined
       ? undefined
-      : positiveInteger(options.memoryLimitMb, "memoryLimitMb");
-    if (memoryLimitMb !== undefined && isolation !== "process") {
-      // A Web Worker's heap cannot be limited: ignoring the limit would promise what no
-      // worker keeps.
-      throw new TypeError(
-        `Cannot create pool as 'memoryLimitMb' needs isolation: "process": current ` +
-          `isolation is "${isolation}"`,
-      );
-    }
+      : memoryLimit(options.memoryLimitMb, isolation);
     const initializer = options.initializer === undefined
       ? null
       : this.#functions.resolve(options.initializer, "initializer");
