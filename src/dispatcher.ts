@@ -38,6 +38,7 @@ import { taskName } from "./task.ts";
 import type { TransportFactory } from "./transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
 import { binaryBytes } from "./_payload.ts";
+import { MAX_TIMER_MS } from "./_timers.ts";
 import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
@@ -448,7 +449,8 @@ export class Dispatcher {
         else waiting = true;
       }
       if (waiting) this.#armIdleSweep();
-    }, timeout);
+      // Past the timer range a sweep comes early, finds nobody idle long enough, re-arms.
+    }, Math.min(timeout, MAX_TIMER_MS));
   }
 
   #scheduleDispatch(): void {

@@ -10,6 +10,7 @@
 import { Fifo } from "./_fifo.ts";
 import { valueBytes } from "./_payload.ts";
 import { TimeoutError } from "./errors.ts";
+import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
 import type { Job, PendingTask } from "./scheduler.ts";
 
 /** What a job needs from the pool. */
@@ -147,33 +148,36 @@ export class AsyncResult<R> implements PromiseLike<R> {
    * The result, once ready.
    *
    * @param timeoutMs Give up after this long with a `TimeoutError`; the task keeps running.
+   * Any length (`Infinity`: never); a negative or NaN one is a RangeError.
    */
   get(timeoutMs?: number): Promise<R> {
-    if (timeoutMs === undefined || this.#state !== "pending") return this.#promise;
-    checkTimeout(timeoutMs, "get");
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, "get");
+    if (timeoutMs === undefined || timeoutMs === Infinity || this.#state !== "pending") {
+      return this.#promise;
+    }
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(
+      const timer = setLongTimeout(
         () => reject(new TimeoutError(`The result was not ready within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      this.#promise.then(resolve, reject).finally(() => clearTimeout(timer));
+      this.#promise.then(resolve, reject).finally(() => clearLongTimeout(timer));
     });
   }
 
   /**
    * Waits until the call is finished or `timeoutMs` passed; never rejects.
    *
-   * @param timeoutMs How long to wait at most; forever when left out.
+   * @param timeoutMs How long to wait at most; forever when left out or `Infinity`.
    */
   wait(timeoutMs?: number): Promise<void> {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, "wait");
     if (this.#state !== "pending") return Promise.resolve();
     const done = this.#promise.then(() => {}, () => {});
-    if (timeoutMs === undefined) return done;
-    checkTimeout(timeoutMs, "wait");
+    if (timeoutMs === undefined || timeoutMs === Infinity) return done;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = setLongTimeout(resolve, timeoutMs);
       done.then(() => {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve();
       });
     });
@@ -199,6 +203,12 @@ export class AsyncResult<R> implements PromiseLike<R> {
 }
 
 function checkTimeout(timeoutMs: number, method: string): void {
+  if (typeof timeoutMs !== "number") {
+    throw new TypeError(
+      `Cannot ${method} the result as 'timeoutMs' must be a number: current value is ` +
+        (timeoutMs === null ? "null" : typeof timeoutMs),
+    );
+  }
   if (!(timeoutMs >= 0)) {
     throw new RangeError(
       `Cannot ${method} the result as 'timeoutMs' must be a non-negative number: current ` +

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type TaskFailure, toThrownData } from "../src/errors.ts";
+import { reasonOf, type TaskFailure, toThrownData } from "../src/errors.ts";
 import { Fifo } from "../src/_fifo.ts";
 import {
   CALL_MODES,
@@ -110,7 +110,7 @@ export function createRuntime(port: RuntimePort): {
               thrown: toThrownData(
                 new TypeError(
                   `Cannot send the task's result as it cannot be structured-cloned: ${
-                    (error as Error).message
+                    reasonOf(error)
                   }`,
                 ),
               ),
@@ -158,25 +158,39 @@ export function createRuntime(port: RuntimePort): {
         continue;
       }
       let value: unknown;
+      let then: Then | null;
       try {
         value = call(loaded.fn, task);
+        // Read here, once, as `await` would: a `then` getter that throws is the task's error.
+        then = thenOf(value);
       } catch (thrown) {
         finish(task.id, start, undefined, describeFailure(thrown, loaded));
         continue;
       }
-      if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+      if (then !== null) {
         flush(); // do not hold finished results behind a task that waits
         const fn = loaded;
-        (value as PromiseLike<unknown>).then(
-          (result) => {
-            finish(task.id, start, result, null);
-            drain();
-          },
-          (thrown) => {
-            finish(task.id, start, undefined, describeFailure(thrown, fn));
-            drain();
-          },
-        );
+        try {
+          PROMISE_THEN.call(
+            // Any other thenable is adopted as `await` adopts it: a `then` that throws
+            // rejects, only its first call back counts, and never inside this loop.
+            then === PROMISE_THEN ? value : new Promise((resolve, reject) => {
+              then.call(value, resolve, reject);
+            }),
+            (result: unknown) => {
+              finish(task.id, start, result, null);
+              drain();
+            },
+            (thrown: unknown) => {
+              finish(task.id, start, undefined, describeFailure(thrown, fn));
+              drain();
+            },
+          );
+        } catch (thrown) {
+          // A promise whose `constructor` getter throws, say.
+          finish(task.id, start, undefined, describeFailure(thrown, loaded));
+          continue;
+        }
         return;
       }
       finish(task.id, start, value, null);
@@ -290,6 +304,17 @@ export function createRuntime(port: RuntimePort): {
   };
 }
 
+type Then = (this: unknown, onFulfilled: unknown, onRejected: unknown) => unknown;
+
+const PROMISE_THEN = Promise.prototype.then as Then;
+
+/** A result's `then` method when it is a thenable, else null; throws what reading it throws. */
+function thenOf(value: unknown): Then | null {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return null;
+  const then = (value as { then?: unknown }).then;
+  return typeof then === "function" ? then as Then : null;
+}
+
 function call(fn: TaskFunction, task: WireTask): unknown {
   switch (task.mode) {
     case "apply":
@@ -344,8 +369,9 @@ const NOT_DEFINED = /^(?:(\S+) is not defined|Cannot access '([^']+)' before ini
 
 function describeFailure(thrown: unknown, loaded: Loaded): TaskFailure {
   const data = toThrownData(thrown);
-  if (loaded.inline && thrown instanceof ReferenceError) {
-    const match = NOT_DEFINED.exec(thrown.message);
+  // From the data, not the thrown value: reading that again might throw.
+  if (loaded.inline && data.kind === "error" && data.name === "ReferenceError") {
+    const match = NOT_DEFINED.exec(data.message);
     const variable = match?.[1] ?? match?.[2];
     if (variable !== undefined && !(variable in globalThis)) {
       return { as: "task", thrown: data, missingVariable: variable, functionName: loaded.name };
@@ -400,7 +426,7 @@ async function loadModule(
   } catch (error) {
     moduleCache.delete(definition.url); // a later task may find it fixed
     return failure(
-      new Error(`Cannot load task module ${definition.url}: ${(error as Error)?.message}`, {
+      new Error(`Cannot load task module ${definition.url}: ${reasonOf(error)}`, {
         cause: error,
       }),
       "task",
