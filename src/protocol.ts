@@ -63,6 +63,11 @@ export type ToWorker =
     readonly args: readonly (readonly unknown[])[];
   }
   | { readonly type: "cancel"; readonly ids: readonly number[] }
+  /**
+   * Functions the worker may drop (no task it holds needs them): the pool sends a function
+   * again before a task of it, so a worker's cache stays as small as the pool keeps it.
+   */
+  | { readonly type: "forget"; readonly fnIds: readonly number[] }
   | LoneTask;
 
 /**

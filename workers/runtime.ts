@@ -212,13 +212,14 @@ export function createRuntime(port: RuntimePort): {
       functions.set(fnId, Promise.resolve(loaded));
       return;
     }
-    functions.set(
-      fnId,
-      loadModule(definition, moduleCache).then((loaded) => {
-        loadedById.set(fnId, loaded);
+    const loading: Promise<Loaded | TaskFailure> = loadModule(definition, moduleCache).then(
+      (loaded) => {
+        // Unless it was forgotten meanwhile (and maybe defined again).
+        if (functions.get(fnId) === loading) loadedById.set(fnId, loaded);
         return loaded;
-      }),
+      },
     );
+    functions.set(fnId, loading);
   }
 
   return {
@@ -272,6 +273,12 @@ export function createRuntime(port: RuntimePort): {
           return;
         case "cancel":
           for (const id of message.ids) cancelled.add(id);
+          return;
+        case "forget":
+          for (const fnId of message.fnIds) {
+            functions.delete(fnId);
+            loadedById.delete(fnId);
+          }
           return;
         default:
           message satisfies never;
