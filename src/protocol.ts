@@ -119,3 +119,16 @@ export function isLoneTask(message: ToWorker): message is LoneTask {
 export function isLoneResult(message: FromWorker): message is LoneResult {
   return Array.isArray(message);
 }
+
+/**
+ * The memory a Web Worker shares with its transport, sent as the worker's very first
+ * message (before `init`): how the pool tells, once it has stopped a worker, whether the
+ * thread is stuck in code that Deno cannot interrupt (src/transport.ts). Int32 slot
+ * {@link IN_TASK_SLOT} is 1 while the runtime runs tasks synchronously; Float64 slot
+ * {@link HEARTBEAT_SLOT} is the `Date.now()` of the worker's last event-loop heartbeat
+ * (every {@link HEARTBEAT_MS}), 0 before the first.
+ */
+export const SHARED_BYTES = 16;
+export const IN_TASK_SLOT = 0;
+export const HEARTBEAT_SLOT = 1;
+export const HEARTBEAT_MS = 500;

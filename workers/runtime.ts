@@ -69,6 +69,8 @@ export function interceptDeaths(
 export function createRuntime(port: RuntimePort): {
   receive(message: ToWorker): void;
   crash(thrown: unknown): void;
+  /** Marks slot 0 of `flags` while tasks run synchronously (see protocol's IN_TASK_SLOT). */
+  markTasksIn(flags: Int32Array): void;
 } {
   const functions = new Map<number, Promise<Loaded | TaskFailure>>();
   const loadedById = new Map<number, Loaded | TaskFailure>();
@@ -90,6 +92,8 @@ export function createRuntime(port: RuntimePort): {
   let init: Promise<void> = Promise.resolve();
   let initDone = true;
   let initFailure: TaskFailure | null = null;
+  /** 1 while `drain` runs: shared with the pool by a Web Worker, else private. */
+  let inTask: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
   function flush(): void {
     if (outbox.length === 0 || closed) return;
@@ -127,6 +131,15 @@ export function createRuntime(port: RuntimePort): {
    * when that settles, so a lone task costs no extra turns of the event loop.
    */
   function drain(): void {
+    inTask[0] = 1;
+    try {
+      drainQueue();
+    } finally {
+      inTask[0] = 0;
+    }
+  }
+
+  function drainQueue(): void {
     running = true;
     if (!initDone) {
       init.then(drain);
@@ -284,8 +297,12 @@ export function createRuntime(port: RuntimePort): {
           message satisfies never;
       }
     },
+    markTasksIn(flags: Int32Array): void {
+      inTask = flags;
+    },
     crash(thrown: unknown): void {
       if (closed) return;
+      inTask[0] = 0; // ending on its own, not stuck
       flush();
       closed = true;
       try {
