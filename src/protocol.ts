@@ -107,8 +107,11 @@ export type FromWorker =
   | { readonly type: "ready" }
   | WireResults
   | LoneResult
-  /** The worker is about to die on its own; `thrown` says why. */
-  | { readonly type: "crash"; readonly thrown: ThrownData };
+  /**
+   * The worker is about to die on its own; `thrown` says why. `idle`: no task was running
+   * (a timer left behind threw between tasks), so the tasks it holds never started.
+   */
+  | { readonly type: "crash"; readonly thrown: ThrownData; readonly idle?: true };
 
 /** Whether a message to a worker is a {@link LoneTask} (every other one is an object). */
 export function isLoneTask(message: ToWorker): message is LoneTask {

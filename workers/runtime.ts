@@ -8,6 +8,7 @@
 
 import { type TaskFailure, toThrownData } from "../src/errors.ts";
 import { Fifo } from "../src/_fifo.ts";
+import { type Owners, trackTimerOwners } from "./_timers.ts";
 import {
   CALL_MODES,
   type FromWorker,
@@ -41,12 +42,14 @@ const TIME_ORIGIN = performance.timeOrigin;
 /**
  * Turns every way a worker can die on its own — an uncaught error, an unhandled rejection,
  * `close()`, `Deno.exit()` — into `runtime.crash` first, so the pool fails exactly the task
- * that was running (and, for the last two, learns why).
+ * that was running (and, for the last two, learns why); and has timers carry the task that
+ * set them, so a leftover of a finished task is told apart (see ./_timers.ts).
  */
 export function interceptDeaths(
-  runtime: { crash(thrown: unknown): void },
+  runtime: { crash(thrown: unknown): void; readonly owners: Owners<WireTask> },
   closeName: string,
 ): void {
+  trackTimerOwners(runtime.owners);
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
     runtime.crash(event.error ?? new Error(event.message));
@@ -68,7 +71,9 @@ export function interceptDeaths(
 /** Creates the runtime; feed it every message from the pool with `receive`. */
 export function createRuntime(port: RuntimePort): {
   receive(message: ToWorker): void;
-  crash(thrown: unknown): void;
+  /** Ends the worker; `owner` is the task that scheduled the code that threw, if known. */
+  crash(thrown: unknown, owner?: WireTask | null): void;
+  readonly owners: Owners<WireTask>;
   /** Marks slot 0 of `flags` while tasks run synchronously (see protocol's IN_TASK_SLOT). */
   markTasksIn(flags: Int32Array): void;
 } {
@@ -92,6 +97,12 @@ export function createRuntime(port: RuntimePort): {
   let init: Promise<void> = Promise.resolve();
   let initDone = true;
   let initFailure: TaskFailure | null = null;
+  /** The task running now (its promise pending, for an async one), or null between tasks. */
+  let current: WireTask | null = null;
+  const owners: Owners<WireTask> = {
+    owner: null,
+    thrown: (error, owner) => crash(error, owner),
+  };
   /** 1 while `drain` runs: shared with the pool by a Web Worker, else private. */
   let inTask: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
@@ -171,6 +182,7 @@ export function createRuntime(port: RuntimePort): {
         continue;
       }
       let value: unknown;
+      current = owners.owner = task;
       try {
         value = call(loaded.fn, task);
       } catch (thrown) {
@@ -201,6 +213,7 @@ export function createRuntime(port: RuntimePort): {
 
   /** Records a task's outcome; sends results at each batch's end (and every few ms). */
   function finish(id: number, start: number, value: unknown, failed: TaskFailure | null): void {
+    current = null;
     let t1 = performance.now();
     if (failed === null) outbox.ok(id, start, t1 - t0, value);
     else outbox.fail(id, start, t1 - t0, failed);
@@ -300,18 +313,39 @@ export function createRuntime(port: RuntimePort): {
     markTasksIn(flags: Int32Array): void {
       inTask = flags;
     },
-    crash(thrown: unknown): void {
-      if (closed) return;
-      inTask[0] = 0; // ending on its own, not stuck
-      flush();
-      closed = true;
-      try {
-        port.post({ type: "crash", thrown: toThrownData(thrown) });
-      } finally {
-        port.close();
-      }
-    },
+    crash,
+    owners,
   };
+
+  function crash(thrown: unknown, owner?: WireTask | null): void {
+    if (closed) return;
+    inTask[0] = 0; // ending on its own, not stuck
+    const running = current;
+    let reason = thrown;
+    if (owner && owner !== running) {
+      const loaded = loadedById.get(owner.fnId);
+      const name = (loaded && "fn" in loaded ? loaded.name : "") || "(anonymous)";
+      reason = new Error(
+        `A timer that task '${name}' (task ${owner.id}) left behind after it finished threw: ` +
+          `${thrown instanceof Error ? thrown.message : String(thrown)}`,
+        { cause: thrown },
+      );
+      // Its own call has long succeeded: this is where the user sees it.
+      console.error(`seed pool: ${(reason as Error).message}; its worker is replaced`, thrown);
+    }
+    flush();
+    closed = true;
+    try {
+      // Idle: no task was running, so the tasks this worker holds never started.
+      port.post(
+        running === null
+          ? { type: "crash", thrown: toThrownData(reason), idle: true }
+          : { type: "crash", thrown: toThrownData(reason) },
+      );
+    } finally {
+      port.close();
+    }
+  }
 }
 
 function call(fn: TaskFunction, task: WireTask): unknown {
