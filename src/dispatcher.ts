@@ -90,6 +90,8 @@ export class Dispatcher {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Streams waiting for room under `maxQueue`. */
   readonly #roomWaiters: (() => void)[] = [];
+  /** Tasks put back once after their worker died between tasks (see #onWorkerDeath). */
+  readonly #sparedOnce = new WeakSet<PendingTask>();
 
   constructor(options: DispatcherOptions) {
     this.#config = options;
@@ -291,9 +293,17 @@ export class Dispatcher {
     if (requeue) this.#scheduleDispatch();
   }
 
-  #onWorkerDeath(worker: WorkerHandle, error: unknown): void {
+  #onWorkerDeath(worker: WorkerHandle, error: unknown, idle = false): void {
     if (worker.state === "exiting") return;
-    const victim = worker.inflight.shift();
+    // Died between tasks (a timer left behind threw): the head never started, so it goes
+    // back to the queue with the rest, once (a second time it fails: no endless loop).
+    const head = worker.inflight.peek();
+    const spared = idle && head !== undefined && !this.#sparedOnce.has(head);
+    if (spared) {
+      this.#sparedOnce.add(head);
+      head.startedAt = 0;
+    }
+    const victim = spared ? undefined : worker.inflight.shift();
     this.#retire(worker, "crashed", true, error);
     if (victim && victim.state === "sent") {
       victim.state = "done";
@@ -332,7 +342,7 @@ export class Dispatcher {
         this.#onResults(worker, message);
         return;
       case "crash":
-        this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown));
+        this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown), message.idle);
         return;
       default:
         message satisfies never;

@@ -29,7 +29,7 @@ import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./schedu
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
-import { type TransportFactory, webWorkerTransport } from "./transport.ts";
+import { type TransportFactory, webWorkerTransports } from "./transport.ts";
 import { binaryBytes, collect, transfersIn } from "./_payload.ts";
 import { SlotList } from "./_slots.ts";
 import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
@@ -251,7 +251,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       size: this.#size,
       isolation,
       transport: options.transport ??
-        (isolation === "worker" ? webWorkerTransport : processTransport),
+        (isolation === "worker" ? webWorkerTransports() : processTransport),
       initializer,
       initArgs,
       maxTasksPerWorker,

@@ -1,7 +1,9 @@
 /**
  * Process isolation: each worker is a Deno subprocess running `workers/process.ts`, the same
- * runtime as a Web Worker, with messages framed on its stdio (a 4-byte little-endian length,
- * then the message in `node:v8` serialization, which has structured-clone semantics).
+ * runtime as a Web Worker, with messages framed on its stdio (src/_frames.ts: a marked,
+ * checked header with the length, then the message in a small encoding of plain data or in
+ * `node:v8` serialization, which has structured-clone semantics). Bytes on the worker's
+ * stdout that are not a frame end that worker at once (see `#onCorrupt`).
  *
  * The subprocess is started with exactly its permission set as `--allow-*` flags (stable
  * Deno: no unstable flag), `--no-prompt`, `--cached-only` unless it may import (so it can
@@ -153,14 +155,13 @@ class Child {
     try {
       for await (const chunk of this.process.stdout) {
         if (corrupt) continue; // drain, so the stream closes
-        let messages: FromWorker[] = [];
-        try {
-          messages = await frames.messages(chunk) as FromWorker[];
-        } catch (error) {
-          corrupt = true;
-          onCorrupt(this, (error as Error).message);
-        }
+        // The messages before a corruption are the worker's own: they still count.
+        const messages = await frames.messages(chunk) as FromWorker[];
         for (const message of messages) onMessage(this, message);
+        if (frames.corruption !== null) {
+          corrupt = true;
+          onCorrupt(this, frames.corruption);
+        }
       }
     } catch {
       // The stream broke as the process was killed: its status tells the rest.
@@ -291,8 +292,10 @@ class ProcessTransport implements Transport {
     from.kill();
     this.#options.listener.exit(
       new Error(
-        `Worker process ${from.process.pid} broke the protocol on its stdout (${why}): ` +
-          `did the task write to the process's stdout directly?`,
+        `Worker process ${from.process.pid} wrote to its stdout outside the pool's frames ` +
+          `(${why}): stdout carries the pool's messages, so a task must not write to file ` +
+          `descriptor 1 itself (as node:fs writeSync(1, …) or /dev/stdout do); use ` +
+          `console.log, which a process worker sends to stderr, or write to Deno.stderr`,
       ),
     );
   }

@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 
 import { createRuntime, interceptDeaths } from "./runtime.ts";
-import type { ToWorker } from "../src/protocol.ts";
+import { HEARTBEAT_MS, HEARTBEAT_SLOT, IN_TASK_SLOT, type ToWorker } from "../src/protocol.ts";
 
 const realClose = self.close.bind(self);
 
@@ -20,6 +20,14 @@ const runtime = createRuntime({
   close: realClose,
 });
 
-self.onmessage = (event: MessageEvent<ToWorker>) => runtime.receive(event.data);
+// The first message is the memory shared with the transport (see SHARED_BYTES); then
+// every message is the pool's. Swapped, so later messages pay no test for it.
+self.onmessage = (event: MessageEvent<SharedArrayBuffer>) => {
+  runtime.markTasksIn(new Int32Array(event.data, 4 * IN_TASK_SLOT, 1));
+  const heartbeat = new Float64Array(event.data, 8 * HEARTBEAT_SLOT, 1);
+  heartbeat[0] = Date.now();
+  Deno.unrefTimer(setInterval(() => heartbeat[0] = Date.now(), HEARTBEAT_MS));
+  self.onmessage = (event: MessageEvent<ToWorker>) => runtime.receive(event.data);
+};
 
 interceptDeaths(runtime, "self.close");
