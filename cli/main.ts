@@ -274,7 +274,11 @@ async function writeStdout(io: CliIo, text: string): Promise<void> {
 }
 
 if (import.meta.main) {
-  const code = await main(Deno.args);
+  const io = denoIo();
+  // Run where the user stands (see startFolder), so a task's own relative paths mean what
+  // the --allow-* paths and the file arguments mean.
+  if (io.cwd !== Deno.cwd()) Deno.chdir(io.cwd);
+  const code = await main(Deno.args, io);
   // Exits now: an idle stdin read or a stray timer must not keep a finished run alive.
   Deno.exit(code);
 }

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { PermissionError } from "../src/errors.ts";
 import type { Isolation } from "../src/events.ts";
 import type { Permissions } from "../src/permissions.ts";
@@ -88,19 +89,21 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
     ? Math.max(options.jobs * 2048, options.jobs * chunk * 4)
     : options.jobs * chunk;
 
-  const inputFile = options.input === "-" ? null : await openFile(options.input, "--input", {
+  // Relative to the folder the command was started from, as the module and --allow-* paths.
+  const inputPath = options.input === "-" ? null : resolve(io.cwd, options.input);
+  const inputFile = inputPath === null ? null : await openFile(inputPath, "--input", {
     read: true,
-  });
+  }, options.input);
   let outputFile: Deno.FsFile | null = null;
   let created: ReturnType<typeof createTaskPool>;
   try {
     if (options.output !== "-") {
-      outputFile = await openFile(options.output, "--output", {
+      outputFile = await openFile(resolve(io.cwd, options.output), "--output", {
         write: true,
         create: true,
         append: options.append,
         truncate: !options.append,
-      });
+      }, options.output);
     }
     created = createTaskPool({
       moduleUrl: options.moduleUrl,
@@ -125,8 +128,8 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   const counting = new AbortController();
   if (progress) {
     progress.start();
-    if (options.input !== "-") {
-      countJsonLines(options.input, options.skip, counting.signal).then(
+    if (inputPath !== null) {
+      countJsonLines(inputPath, options.skip, counting.signal).then(
         (total) => total !== undefined && progress.setTotal(total),
         () => {}, // the total is a nicety; the run does not depend on it
       );
@@ -372,11 +375,13 @@ async function openFile(
   path: string,
   flag: string,
   options: Deno.OpenOptions,
+  given: string,
 ): Promise<Deno.FsFile> {
   try {
     return await Deno.open(path, options);
   } catch (error) {
-    throw new UsageError(`Cannot open ${flag} '${path}': ${(error as Error).message}`);
+    // Deno's message names the absolute path.
+    throw new UsageError(`Cannot open ${flag} '${given}': ${(error as Error).message}`);
   }
 }
 

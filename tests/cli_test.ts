@@ -162,6 +162,56 @@ Deno.test("pool map reads --input and writes --output files, and --skip passes o
   }
 });
 
+Deno.test("pool map run by deno task from the user's own folder resolves every path there", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "seed_pool_user_" });
+  try {
+    await Deno.mkdir(`${folder}/data`);
+    await Deno.writeTextFile(`${folder}/data/a.txt`, "alpha");
+    await Deno.writeTextFile(
+      `${folder}/tasks.ts`,
+      // A relative path inside the task too: it means the user's folder, as the flags do.
+      "export const readNote = (name: string) => Deno.readTextFileSync(`./data/${name}`);\n",
+    );
+    await Deno.writeTextFile(`${folder}/in.jsonl`, '"a.txt"\n');
+    // deno task keeps an INIT_CWD it inherits: this run must look like one from a shell.
+    const env = Deno.env.toObject();
+    delete env.INIT_CWD;
+    for (const isolation of ["worker", "process"]) {
+      const output = `out_${isolation}.jsonl`;
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "task",
+          "--quiet",
+          "--config",
+          `${ROOT}deno.json`,
+          "pool",
+          "map",
+          "./tasks.ts",
+          "readNote",
+          "--input",
+          "in.jsonl",
+          "--output",
+          output,
+          "--allow-read=./data",
+          "--isolation",
+          isolation,
+        ],
+        cwd: folder,
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(run.stderr);
+      assert.equal(run.code, 0, stderr);
+      assert.equal(await Deno.readTextFile(`${folder}/${output}`), '{"result":"alpha"}\n');
+      await assert.rejects(Deno.stat(`${ROOT}${output}`), Deno.errors.NotFound);
+    }
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
 Deno.test("pool map --spread passes each line's array as the arguments", async () => {
   const run = await runCli(["map", TASKS, "add", "--spread"], "[1, 2, 3]\n[]\n5\n");
   assert.equal(run.code, 1);
