@@ -157,6 +157,7 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
     .action(async (module: string, exportName: string, options: MapFlags) => {
       exitCode = await runMap({
         moduleUrl: resolveModule(module, io.cwd),
+        module,
         exportName,
         input: options.input,
         output: options.output,
@@ -193,6 +194,7 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
       async (module: string, exportName: string, jsonArgs: string[], options: ApplyFlags) => {
         exitCode = await runApply({
           moduleUrl: resolveModule(module, io.cwd),
+          module,
           exportName,
           args: jsonArgs,
           isolation: options.isolation,

@@ -239,6 +239,51 @@ Deno.test("pool map --timeout fails a call that runs too long with TimeoutError"
   assert.equal((out[1] as { error: { name: string } }).error.name, "TimeoutError");
 });
 
+Deno.test("pool map --timeout counts a line's own run, not its worker's start nor the module's import", async () => {
+  // The module takes 400 ms to import and its function is instant: every line fits in 200 ms.
+  const slowImport = fileURLToPath(new URL("./fixtures/slow_import.ts", import.meta.url));
+  const run = await runCli(
+    ["map", slowImport, "echo", "--timeout", "200", "-j", "2"],
+    "1\n2\n3\n4\n5\n6\n",
+  );
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.deepEqual(records(run.stdout), [1, 2, 3, 4, 5, 6].map((result) => ({ result })));
+});
+
+Deno.test("pool map and apply with a wrong export name: one usage error naming the exports, before any input", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/out.jsonl`, "kept\n");
+    const map = await runCli(
+      ["map", TASKS, "squaree", "--output", `${dir}/out.jsonl`],
+      "1\n2\n3\n",
+    );
+    assert.equal(map.code, 2, map.stderr);
+    assert.equal(map.stdout, "");
+    const lines = map.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, map.stderr);
+    assert.match(
+      lines[0]!,
+      /'squaree'.*no such export.*add, identity, readText, sleepThen, square/,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/out.jsonl`), "kept\n", "the output is untouched");
+
+    const apply = await runCli(["apply", TASKS, "squaree", "3"]);
+    assert.equal(apply.code, 2, apply.stderr);
+    assert.match(apply.stderr, /'squaree'.*no such export.*square/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pool map with a module that fails to load says so once, and writes no record", async () => {
+  const broken = fileURLToPath(new URL("./fixtures/broken_module.ts", import.meta.url));
+  const run = await runCli(["map", broken, "anything"], "1\n2\n3\n");
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /^pool map: Cannot load task module .*broken on purpose\n$/);
+});
+
 Deno.test("pool map stops cleanly on Ctrl+C and says how to resume with --skip", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -284,7 +329,7 @@ Deno.test("pool apply runs one call and prints its result", async () => {
   assert.match(failed.stderr, /RangeError: negative input: -4/);
 
   const missing = await runCli(["apply", TASKS, "noSuchExport", "1"]);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 2, "a wrong export name is a usage error");
   assert.match(missing.stderr, /noSuchExport/);
 });
 
