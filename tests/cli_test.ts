@@ -264,7 +264,7 @@ Deno.test("pool map and apply with a wrong export name: one usage error naming t
     assert.equal(lines.length, 1, map.stderr);
     assert.match(
       lines[0]!,
-      /'squaree'.*no such export.*add, identity, readText, sleepThen, square/,
+      /'squaree'.*no such export \(its exported functions: add, .*readText, sleepThen, square\)$/,
     );
     assert.equal(await Deno.readTextFile(`${dir}/out.jsonl`), "kept\n", "the output is untouched");
 
