@@ -29,7 +29,11 @@ import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./schedu
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
-import { type TransportFactory, webWorkerTransports } from "./transport.ts";
+import {
+  assertWorkerEntryReadable,
+  type TransportFactory,
+  webWorkerTransports,
+} from "./transport.ts";
 import { binaryBytes, collect, transfersIn } from "./_payload.ts";
 import { SlotList } from "./_slots.ts";
 import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
@@ -175,7 +179,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * @param sizeOrOptions The number of workers, or the pool's options.
    * @throws {RangeError} for a size or limit out of range (the message names it).
    * @throws {TypeError} for an option of the wrong type, or an unknown option.
-   * @throws {PermissionError} for permissions this process cannot grant.
+   * @throws {PermissionError} for permissions this process cannot grant, or (worker
+   * isolation, the library in local files) when this process may not read the worker script.
    */
   constructor(sizeOrOptions?: number | PoolOptions) {
     super();
@@ -217,6 +222,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       );
     }
     this.#isolation = isolation;
+    if (isolation === "worker" && options.transport === undefined) assertWorkerEntryReadable();
     const maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
         options.maxTasksPerWorker === Infinity
       ? Infinity

@@ -7,6 +7,7 @@
  */
 
 import { entryWithModules } from "./_task_modules.ts";
+import { PermissionError } from "./errors.ts";
 import type { CanonicalPermissions } from "./permissions.ts";
 import {
   type FromWorker,
@@ -69,10 +70,35 @@ export const STUCK_WORKER_WARNING =
   `tasks with isolation: "process", whose workers are killed for real. (Said once per pool.)`;
 
 /**
- * Web Worker transports for one pool: a Web Worker thread per transport. Permissions are
- * passed only when a set other than the default was asked, since Deno exits the process
- * (code 70) on any `deno.permissions` option without `--unstable-worker-options`, even
- * `"inherit"`.
+ * Throws one `PermissionError` when this process may not read the Web Worker entry (a
+ * checkout or a local copy of the library run without `--allow-read`): Deno would fail
+ * each worker with its own uncaught "Requires read access" and a long stack. In a terminal
+ * the user is asked once, as Deno would have asked for each worker. A library loaded by
+ * URL (from a registry) needs no read access for it.
+ *
+ * @throws {PermissionError} naming `--allow-read` and the worker script.
+ */
+export function assertWorkerEntryReadable(): void {
+  if (WORKER_URL.protocol !== "file:") return;
+  const path = decodeURIComponent(WORKER_URL.pathname);
+  const descriptor = { name: "read", path } as const;
+  let state = Deno.permissions.querySync(descriptor).state;
+  if (state === "prompt" && Deno.stdin.isTerminal()) {
+    state = Deno.permissions.requestSync(descriptor).state;
+  }
+  if (state === "granted") return;
+  const library = decodeURIComponent(new URL("..", WORKER_URL).pathname).replace(/\/$/, "");
+  throw new PermissionError(
+    `Cannot start worker threads as this process may not read the pool's worker script ` +
+      `${path}: run Deno with --allow-read (or at least --allow-read=${library}), or use ` +
+      `isolation: "process"`,
+  );
+}
+
+/**
+ * A Web Worker thread. Permissions are passed only when a set other than the default was
+ * asked, since Deno exits the process (code 70) on any `deno.permissions` option without
+ * `--unstable-worker-options`, even `"inherit"`.
  *
  * Deno checks a worker's start-up graph against the *parent's* permissions, but a dynamic
  * `import()` inside the worker against the worker's own: a worker with no read permission

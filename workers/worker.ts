@@ -27,7 +27,14 @@ self.onmessage = (event: MessageEvent<SharedArrayBuffer>) => {
   const heartbeat = new Float64Array(event.data, 8 * HEARTBEAT_SLOT, 1);
   heartbeat[0] = Date.now();
   Deno.unrefTimer(setInterval(() => heartbeat[0] = Date.now(), HEARTBEAT_MS));
-  self.onmessage = (event: MessageEvent<ToWorker>) => runtime.receive(event.data);
+  // Each message is handled from a microtask, still in this turn of the event loop, not
+  // inside the event's dispatch: a task then runs on a shallow stack, and an error it throws
+  // captures the task's own frames instead of the six frames of the dispatch beneath it.
+  // Deno formats a stack at ~7 µs a frame, so that halves what a failing task costs.
+  self.onmessage = (event: MessageEvent<ToWorker>) => {
+    const message = event.data;
+    queueMicrotask(() => runtime.receive(message));
+  };
 };
 
 interceptDeaths(runtime, "self.close");
