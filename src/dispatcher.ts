@@ -8,7 +8,7 @@
  */
 
 import {
-  PoolClosedError,
+  type PoolClosedError,
   QueueFullError,
   type TaskFailure,
   toCallerError,
