@@ -28,8 +28,9 @@ import { w3 } from "./workloads/w3_speedup.ts";
 import { w4 } from "./workloads/w4_startup.ts";
 import { w5 } from "./workloads/w5_memory.ts";
 import { w6 } from "./workloads/w6_transfer.ts";
+import { w7 } from "./workloads/w7_mixed.ts";
 
-const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6];
+const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6, w7];
 
 const HELP = `deno task bench [--quick] [--only W1,W3] [--runs N] [--json FILE]
 

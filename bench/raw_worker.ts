@@ -27,7 +27,10 @@ self.onmessage = each
   }
   : (event: MessageEvent<{ id: number; arg: unknown }>) => {
     const { id, arg } = event.data;
-    self.postMessage({ id, value: fn(arg) });
+    const value = fn(arg);
+    // An async task (W7's `hold` with a timer) replies when it settles.
+    if (value instanceof Promise) value.then((settled) => self.postMessage({ id, value: settled }));
+    else self.postMessage({ id, value });
   };
 
 self.postMessage({ id: -1 });

@@ -39,3 +39,17 @@ export function sleepSync(ms: number): number {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
   return ms;
 }
+
+/**
+ * Holds its worker for `|ms|` ms: blocking it (`ms > 0`, a synchronous task) or waiting on a
+ * timer (`ms < 0`, an asynchronous one). Returns how long it really ran, ms, so a bench can
+ * compute the best schedule from what the tasks really took.
+ */
+export function hold(ms: number): number | Promise<number> {
+  const start = performance.now();
+  if (ms > 0) {
+    sleepSync(ms);
+    return performance.now() - start;
+  }
+  return new Promise((resolve) => setTimeout(() => resolve(performance.now() - start), -ms));
+}

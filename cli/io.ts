@@ -19,20 +19,24 @@ export interface CliIo {
   readonly columns: () => number;
   /** Calls `handler` on Ctrl+C (SIGINT); returns a function that stops listening. */
   readonly onInterrupt: (handler: () => void) => () => void;
-  /** The directory relative paths are resolved against. */
+  /**
+   * The directory relative paths are resolved against: the folder the command was started
+   * from.
+   */
   readonly cwd: string;
 }
 
 /**
- * The process's own standard streams and SIGINT.
+ * The process's own standard streams and SIGINT, and the folder it was started from
+ * (see {@linkcode startFolder}).
  *
  * @example
  * ```ts
- * import { denoIo } from "./io.ts";
+ * import { denoIo, startFolder } from "./io.ts";
  * import assert from "node:assert/strict";
  *
  * const io = denoIo();
- * assert.equal(io.cwd, Deno.cwd());
+ * assert.equal(io.cwd, startFolder());
  * ```
  */
 export function denoIo(): CliIo {
@@ -57,6 +61,29 @@ export function denoIo(): CliIo {
       Deno.addSignalListener("SIGINT", handler);
       return () => Deno.removeSignalListener("SIGINT", handler);
     },
-    cwd: Deno.cwd(),
+    cwd: startFolder(),
   };
+}
+
+/**
+ * The folder the command was started from. `deno task` runs its command in the folder of
+ * its deno.json, not in the user's: it says where it was started in `INIT_CWD` (as npm
+ * does), so that comes first; else the working directory.
+ *
+ * @example
+ * ```ts
+ * import { startFolder } from "./io.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(startFolder(), Deno.env.get("INIT_CWD") || Deno.cwd());
+ * ```
+ */
+export function startFolder(): string {
+  try {
+    const started = Deno.env.get("INIT_CWD");
+    if (started) return started;
+  } catch {
+    // no env permission: the working directory is all there is
+  }
+  return Deno.cwd();
 }

@@ -157,6 +157,7 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
     .action(async (module: string, exportName: string, options: MapFlags) => {
       exitCode = await runMap({
         moduleUrl: resolveModule(module, io.cwd),
+        module,
         exportName,
         input: options.input,
         output: options.output,
@@ -193,6 +194,7 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
       async (module: string, exportName: string, jsonArgs: string[], options: ApplyFlags) => {
         exitCode = await runApply({
           moduleUrl: resolveModule(module, io.cwd),
+          module,
           exportName,
           args: jsonArgs,
           isolation: options.isolation,
@@ -274,7 +276,11 @@ async function writeStdout(io: CliIo, text: string): Promise<void> {
 }
 
 if (import.meta.main) {
-  const code = await main(Deno.args);
+  const io = denoIo();
+  // Run where the user stands (see startFolder), so a task's own relative paths mean what
+  // the --allow-* paths and the file arguments mean.
+  if (io.cwd !== Deno.cwd()) Deno.chdir(io.cwd);
+  const code = await main(Deno.args, io);
   // Exits now: an idle stdin read or a stray timer must not keep a finished run alive.
   Deno.exit(code);
 }

@@ -10,11 +10,13 @@ import type { Permissions } from "../src/permissions.ts";
 import type { CliIo } from "./io.ts";
 import { errorInfo, toJson } from "./output.ts";
 import { EXIT } from "./run_map.ts";
-import { createTaskPool, UsageError } from "./task_pool.ts";
+import { createTaskPool, prepareTaskPool, TaskModuleError, UsageError } from "./task_pool.ts";
 
 /** The options of `pool apply`, parsed. */
 export interface ApplyCommandOptions {
   readonly moduleUrl: string;
+  /** The module as the user gave it, for messages. */
+  readonly module: string;
   readonly exportName: string;
   /** The arguments, each one JSON text. */
   readonly args: readonly string[];
@@ -69,6 +71,19 @@ export async function runApply(options: ApplyCommandOptions, io: CliIo): Promise
     name: `pool apply ${options.exportName}`,
   });
   await using _pool = pool;
+  try {
+    // The export is checked, and the worker started, before the call and its timeout.
+    await prepareTaskPool(pool, {
+      moduleUrl: options.moduleUrl,
+      exportName: options.exportName,
+      module: options.module,
+      workers: 1,
+    });
+  } catch (error) {
+    if (!(error instanceof TaskModuleError)) throw error;
+    io.stderr(`pool apply: ${error.message}\n`);
+    return EXIT.failed;
+  }
   const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
   let text: string;
   try {

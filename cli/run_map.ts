@@ -12,6 +12,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { PermissionError } from "../src/errors.ts";
 import type { Isolation } from "../src/events.ts";
 import type { Permissions } from "../src/permissions.ts";
@@ -19,11 +20,13 @@ import type { CliIo } from "./io.ts";
 import { countJsonLines, type JsonLine, readJsonLines } from "./jsonl.ts";
 import { errorInfo, errorRecord, LineWriter, resultRecord } from "./output.ts";
 import { ProgressReporter } from "./progress.ts";
-import { createTaskPool, UsageError } from "./task_pool.ts";
+import { createTaskPool, prepareTaskPool, TaskModuleError, UsageError } from "./task_pool.ts";
 
 /** The options of `pool map`, parsed. */
 export interface MapCommandOptions {
   readonly moduleUrl: string;
+  /** The module as the user gave it, for messages. */
+  readonly module: string;
   readonly exportName: string;
   /** A path, or `"-"` for stdin. */
   readonly input: string;
@@ -83,25 +86,20 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   const ordered = !options.unordered;
   const chunk = options.chunksize ?? 1;
   // A call's timeout runs from its submission, so with --timeout lines are handed over only
-  // as workers can take them; otherwise enough are in flight to fill each worker's batches.
+  // as workers can take them (and the workers are started first, see prepareTaskPool);
+  // otherwise enough are in flight to fill each worker's batches.
   const window = options.timeout === undefined
     ? Math.max(options.jobs * 2048, options.jobs * chunk * 4)
     : options.jobs * chunk;
 
-  const inputFile = options.input === "-" ? null : await openFile(options.input, "--input", {
+  // Relative to the folder the command was started from, as the module and --allow-* paths.
+  const inputPath = options.input === "-" ? null : resolve(io.cwd, options.input);
+  const inputFile = inputPath === null ? null : await openFile(inputPath, "--input", {
     read: true,
-  });
+  }, options.input);
   let outputFile: Deno.FsFile | null = null;
   let created: ReturnType<typeof createTaskPool>;
   try {
-    if (options.output !== "-") {
-      outputFile = await openFile(options.output, "--output", {
-        write: true,
-        create: true,
-        append: options.append,
-        truncate: !options.append,
-      });
-    }
     created = createTaskPool({
       moduleUrl: options.moduleUrl,
       exportName: options.exportName,
@@ -112,10 +110,33 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
     });
   } catch (error) {
     inputFile?.close();
-    outputFile?.close();
     throw error;
   }
   const { pool, task } = created;
+  try {
+    // Before the output is touched: a wrong export name leaves an existing file as it was.
+    // With --timeout every worker starts now, so no line's time counts a worker's start.
+    await prepareTaskPool(pool, {
+      moduleUrl: options.moduleUrl,
+      exportName: options.exportName,
+      module: options.module,
+      workers: options.timeout === undefined ? 1 : options.jobs,
+    });
+    if (options.output !== "-") {
+      outputFile = await openFile(resolve(io.cwd, options.output), "--output", {
+        write: true,
+        create: true,
+        append: options.append,
+        truncate: !options.append,
+      }, options.output);
+    }
+  } catch (error) {
+    inputFile?.close();
+    await pool.terminate();
+    if (!(error instanceof TaskModuleError)) throw error;
+    io.stderr(`pool map: ${error.message}\n`);
+    return EXIT.failed;
+  }
   const inputStream = inputFile ? inputFile.readable : io.stdin();
   const writer = new LineWriter(outputFile ? outputFile.writable : io.stdout());
 
@@ -125,8 +146,8 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
   const counting = new AbortController();
   if (progress) {
     progress.start();
-    if (options.input !== "-") {
-      countJsonLines(options.input, options.skip, counting.signal).then(
+    if (inputPath !== null) {
+      countJsonLines(inputPath, options.skip, counting.signal).then(
         (total) => total !== undefined && progress.setTotal(total),
         () => {}, // the total is a nicety; the run does not depend on it
       );
@@ -372,11 +393,13 @@ async function openFile(
   path: string,
   flag: string,
   options: Deno.OpenOptions,
+  given: string,
 ): Promise<Deno.FsFile> {
   try {
     return await Deno.open(path, options);
   } catch (error) {
-    throw new UsageError(`Cannot open ${flag} '${path}': ${(error as Error).message}`);
+    // Deno's message names the absolute path.
+    throw new UsageError(`Cannot open ${flag} '${given}': ${(error as Error).message}`);
   }
 }
 

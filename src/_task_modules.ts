@@ -1,10 +1,11 @@
 /**
- * Every local task module this process has named (through `taskModule()` or a task that
- * ran). A worker with restricted read permission cannot import a module at run time, but
- * modules in its start-up graph load regardless: so workers start from an entry that names
- * the modules it could not read in literal `import()` calls (never called), and a worker
- * asked for a module it was not started with is replaced by one that was (the dispatcher
- * does that, for threads and processes alike).
+ * Every task module this process has named (through `taskModule()` or a task that ran),
+ * local or remote. A worker with restricted read permission cannot import a local module at
+ * run time, nor one without import permission a remote one; but modules in its start-up
+ * graph load regardless (checked against the parent's permissions): so workers start from
+ * an entry that names the modules they could not load in literal `import()` calls (never
+ * called), and a worker asked for a module it was not started with is replaced by one that
+ * was (the dispatcher does that, for threads and processes alike).
  *
  * @module
  */
@@ -12,9 +13,13 @@ import type { CanonicalPermissions } from "./permissions.ts";
 
 export const TASK_MODULES: Set<string> = new Set<string>();
 
-/** Remembers a task module URL (only `file:` ones need it). */
+/** Remembers a task module URL (only `file:`, `http:` and `https:` ones need it). */
 export function rememberTaskModule(url: string): void {
-  if (url.startsWith("file:")) TASK_MODULES.add(url);
+  if (url.startsWith("file:") || isRemote(url)) TASK_MODULES.add(url);
+}
+
+function isRemote(url: string): boolean {
+  return url.startsWith("https:") || url.startsWith("http:");
 }
 
 /**
@@ -32,12 +37,33 @@ export function entryWithModules(entry: string, modules: Iterable<string>): stri
 }
 
 /**
- * Whether a worker with `permissions` (`undefined`: the parent's own) may read `url` itself,
- * so it can import it at run time without having it in its start-up graph.
+ * Whether a worker with `permissions` (`undefined`: the parent's own) may load `url` itself
+ * (read its file, or import from its host), so it can import it at run time without having
+ * it in its start-up graph.
  */
 export function mayRead(permissions: CanonicalPermissions | undefined, url: string): boolean {
+  if (isRemote(url)) return importCovers(permissions, url);
   if (!url.startsWith("file:")) return true;
   return readCovers(permissions, url);
+}
+
+/**
+ * Whether the import permission covers the URL's host. An inherited import permission
+ * counts only when whole: a process worker is not given a partial one (see
+ * `permissionFlags`), and a thread loses nothing by having the module in its start-up graph.
+ */
+function importCovers(permissions: CanonicalPermissions | undefined, url: string): boolean {
+  const allowed = permissions === undefined || permissions === "inherit"
+    ? "inherit"
+    : permissions.import;
+  if (allowed === true) return true;
+  if (allowed === false) return false;
+  if (allowed === "inherit") {
+    return Deno.permissions.querySync({ name: "import" }).state === "granted";
+  }
+  const { hostname, port, protocol } = new URL(url);
+  const hostPort = `${hostname}:${port || (protocol === "https:" ? "443" : "80")}`;
+  return allowed.some((host) => host === hostname || host === hostPort);
 }
 
 function readCovers(permissions: CanonicalPermissions | undefined, url: string): boolean {

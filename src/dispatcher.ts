@@ -8,7 +8,7 @@
  */
 
 import {
-  PoolClosedError,
+  type PoolClosedError,
   QueueFullError,
   type TaskFailure,
   toCallerError,
@@ -38,6 +38,7 @@ import { taskName } from "./task.ts";
 import type { TransportFactory } from "./transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
 import { binaryBytes } from "./_payload.ts";
+import { MAX_TIMER_MS } from "./_timers.ts";
 import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
@@ -87,6 +88,10 @@ export class Dispatcher {
   #slotReservedFor: Lane | null = null;
   #submitTime = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Streams waiting for room under `maxQueue`. */
+  readonly #roomWaiters: (() => void)[] = [];
+  /** Tasks put back once after their worker died between tasks (see #onWorkerDeath). */
+  readonly #sparedOnce = new WeakSet<PendingTask>();
 
   constructor(options: DispatcherOptions) {
     this.#config = options;
@@ -288,9 +293,17 @@ export class Dispatcher {
     if (requeue) this.#scheduleDispatch();
   }
 
-  #onWorkerDeath(worker: WorkerHandle, error: unknown): void {
+  #onWorkerDeath(worker: WorkerHandle, error: unknown, idle = false): void {
     if (worker.state === "exiting") return;
-    const victim = worker.inflight.shift();
+    // Died between tasks (a timer left behind threw): the head never started, so it goes
+    // back to the queue with the rest, once (a second time it fails: no endless loop).
+    const head = worker.inflight.peek();
+    const spared = idle && head !== undefined && !this.#sparedOnce.has(head);
+    if (spared) {
+      this.#sparedOnce.add(head);
+      head.startedAt = 0;
+    }
+    const victim = spared ? undefined : worker.inflight.shift();
     this.#retire(worker, "crashed", true, error);
     if (victim && victim.state === "sent") {
       victim.state = "done";
@@ -322,13 +335,14 @@ export class Dispatcher {
         if (worker.state === "starting") {
           worker.state = "idle";
           if (this.#queued > 0) this.#scheduleDispatch();
+          this.#wakeIfRoom();
         }
         return;
       case "results":
         this.#onResults(worker, message);
         return;
       case "crash":
-        this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown));
+        this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown), message.idle);
         return;
       default:
         message satisfies never;
@@ -370,7 +384,12 @@ export class Dispatcher {
     if (task.startedAt === 0) this.#started(task, worker, start);
     this.#config.estimates.observe(task.definition.fnId, ran, task.items);
     worker.busyMs += ran;
-    this.#config.recorder.record(failure === null, Math.max(0, start - task.queuedAt), ran, task.items);
+    this.#config.recorder.record(
+      failure === null,
+      Math.max(0, start - task.queuedAt),
+      ran,
+      task.items,
+    );
     const taskEnds = this.#config.events.listening.taskend > 0;
     if (failure === null) {
       worker.tasksCompleted++;
@@ -400,6 +419,7 @@ export class Dispatcher {
       }
     } else this.#markStarted(worker);
     if (this.#queued > 0) this.#scheduleDispatch();
+    this.#wakeIfRoom();
   }
 
   /** The head of a worker's in-flight tasks is the one it runs now. */
@@ -439,7 +459,8 @@ export class Dispatcher {
         else waiting = true;
       }
       if (waiting) this.#armIdleSweep();
-    }, timeout);
+      // Past the timer range a sweep comes early, finds nobody idle long enough, re-arms.
+    }, Math.min(timeout, MAX_TIMER_MS));
   }
 
   #scheduleDispatch(): void {
@@ -743,6 +764,7 @@ export class Dispatcher {
     for (const [worker, ids] of cancels) {
       if (worker.state !== "exiting") worker.transport.send({ type: "cancel", ids });
     }
+    this.#wakeIfRoom();
   }
 
   #dropQueued(task: PendingTask, reason: unknown): void {
@@ -783,6 +805,21 @@ export class Dispatcher {
     }
   }
 
+  /** Calls `wake` once, as soon as a task more fits under `maxQueue`. */
+  onQueueRoom(wake: () => void): void {
+    this.#roomWaiters.push(wake);
+    this.#wakeIfRoom();
+  }
+
+  /** Tasks left the waiting ones (started, or dropped): wake those waiting for room. */
+  #wakeIfRoom(): void {
+    if (this.#roomWaiters.length === 0 || !this.hasQueueRoom(1)) return;
+    const waiters = this.#roomWaiters.splice(0);
+    queueMicrotask(() => {
+      for (const wake of waiters) wake();
+    });
+  }
+
   /** Whether `tasks` more would fit under `maxQueue` now (see `assertQueueRoom`). */
   hasQueueRoom(tasks: number): boolean {
     if (this.#config.maxQueue === Infinity) return true;
@@ -820,7 +857,9 @@ export class Dispatcher {
     };
     this.#config.events.emit(
       "taskend",
-      ok ? base : cancelled
+      ok
+        ? base
+        : cancelled
         ? { ...base, error: errorSummary(error), cancelled: true }
         : { ...base, error: errorSummary(error) },
     );

@@ -177,35 +177,80 @@ export interface TaskFailure {
 
 const RESERVED_FIELDS = new Set(["name", "message", "stack", "cause"]);
 
-/** Turns anything thrown into clone-safe data; never throws. */
+/**
+ * Turns anything thrown into clone-safe data; never throws. A thrown value is the task's
+ * own and may be hostile: getters that throw, a revoked Proxy, a `toString` that throws.
+ * Each part is read on its own, so what can be read is kept.
+ */
 export function toThrownData(thrown: unknown, depth = 0): ThrownData {
-  if (thrown instanceof Error || isErrorLike(thrown)) {
-    const error = thrown as Error & Record<string, unknown>;
-    const fields: Record<string, unknown> = {};
-    for (const key of Object.keys(error)) {
-      if (RESERVED_FIELDS.has(key)) continue;
+  try {
+    if (isErrorObject(thrown)) return errorData(thrown as Error & Record<string, unknown>, depth);
+    if (isClonable(thrown)) return { kind: "value", value: thrown };
+  } catch {
+    // Looking at it threw (a revoked Proxy): describe it as best as can be.
+  }
+  return { kind: "unclonable", text: describe(thrown) };
+}
+
+function errorData(error: Error & Record<string, unknown>, depth: number): ThrownData {
+  const fields: Record<string, unknown> = {};
+  for (const key of attempt(() => Object.keys(error), [])) {
+    if (RESERVED_FIELDS.has(key)) continue;
+    attempt(() => {
       const value = error[key];
       if (isClonable(value)) fields[key] = value;
-    }
-    const data: {
-      kind: "error";
-      name: string;
-      message: string;
-      stack: string | undefined;
-      fields: Record<string, unknown>;
-      cause?: ThrownData;
-    } = {
-      kind: "error",
-      name: String(error.name ?? "Error"),
-      message: String(error.message ?? ""),
-      stack: typeof error.stack === "string" ? error.stack : undefined,
-      fields,
-    };
-    if (error.cause !== undefined && depth < 4) data.cause = toThrownData(error.cause, depth + 1);
-    return data;
+    }, undefined);
   }
-  if (isClonable(thrown)) return { kind: "value", value: thrown };
-  return { kind: "unclonable", text: describe(thrown) };
+  const name = attempt(() => text(error.name, "Error"), "Error");
+  let message: string;
+  try {
+    message = text(error.message, "");
+  } catch (thrown) {
+    const article = /^[aeiou]/i.test(name) ? "an" : "a";
+    message = `Task threw ${article} ${name} whose 'message' cannot be read: ${reasonOf(thrown)}`;
+  }
+  const data: {
+    kind: "error";
+    name: string;
+    message: string;
+    stack: string | undefined;
+    fields: Record<string, unknown>;
+    cause?: ThrownData;
+  } = {
+    kind: "error",
+    name,
+    message,
+    stack: attempt(() => typeof error.stack === "string" ? error.stack : undefined, undefined),
+    fields,
+  };
+  const cause = attempt(() => error.cause, undefined);
+  if (cause !== undefined && depth < 4) data.cause = toThrownData(cause, depth + 1);
+  return data;
+}
+
+/** A field as text; `fallback` for null or undefined. Throws what `String` throws. */
+function text(value: unknown, fallback: string): string {
+  return value === undefined || value === null ? fallback : String(value);
+}
+
+/** `read()`, or `fallback` when reading throws. */
+function attempt<T>(read: () => T, fallback: T): T {
+  try {
+    return read();
+  } catch {
+    return fallback;
+  }
+}
+
+/** What a thrown value says about itself, without trusting it: its message, or a description. */
+export function reasonOf(thrown: unknown): string {
+  try {
+    const message = (thrown as { message?: unknown } | null)?.message;
+    if (typeof message === "string") return message;
+  } catch {
+    // a message getter that throws, a revoked Proxy
+  }
+  return describe(thrown);
 }
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
@@ -277,7 +322,9 @@ function messageOf(data: ThrownData): string {
   }
 }
 
-function isErrorLike(value: unknown): boolean {
+/** Throws for a revoked Proxy (or a Proxy whose traps throw). */
+function isErrorObject(value: unknown): boolean {
+  if (value instanceof Error) return true;
   if (value === null || typeof value !== "object") return false;
   // DOMException and errors from other realms are not `instanceof Error` everywhere.
   const tag = Object.prototype.toString.call(value);
@@ -297,16 +344,21 @@ function isClonable(value: unknown): boolean {
   }
 }
 
-/** A short, safe description of any value for messages. */
+/** A short, safe description of any value for messages; never throws. */
 export function describe(value: unknown): string {
   if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
-  if (typeof value === "symbol" || typeof value === "bigint") return String(value);
+  if (typeof value === "symbol") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
   try {
+    if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
     const text = JSON.stringify(value);
     if (text !== undefined) return text.length > 200 ? `${text.slice(0, 197)}...` : text;
   } catch {
     // circular or otherwise unprintable
   }
-  return Object.prototype.toString.call(value);
+  try {
+    return Object.prototype.toString.call(value);
+  } catch {
+    return typeof value === "function" ? "a function" : "an object that cannot be read";
+  }
 }

@@ -7,7 +7,14 @@
  */
 
 import { PROMETHEUS_CONTENT_TYPE, renderMetrics, TaskHistograms } from "./_prometheus.ts";
-import { type MonitoredPool, type MonitorMessage, type PoolWatch, watchPool } from "./watch.ts";
+import {
+  checkMonitoredPool,
+  checkWatchOptions,
+  type MonitoredPool,
+  type MonitorMessage,
+  type PoolWatch,
+  watchPool,
+} from "./watch.ts";
 
 /** Options of `serveMonitor`. */
 export interface MonitorOptions {
@@ -55,7 +62,9 @@ const DISCONNECT_BACKLOG = 512;
  * events).
  * @param options Where to bind, the token, and the stream's intervals.
  * @returns The monitor: its `url`, and `close()`.
- * @throws {TypeError} when `hostname` is not a loopback address and no `token` is given.
+ * @throws {TypeError} when `hostname` is not a loopback address and no `token` is given,
+ * for a `pool` that is not one, or an option of the wrong type.
+ * @throws {RangeError} for a `port` or an interval out of range (see `watchPool`).
  *
  * @example Read a pool's stats over HTTP
  * ```ts
@@ -70,7 +79,26 @@ const DISCONNECT_BACKLOG = 512;
  * ```
  */
 export function serveMonitor(pool: MonitoredPool, options: MonitorOptions = {}): Monitor {
+  checkMonitoredPool(pool, "serve monitor");
+  // Checked now, not when the first client connects to /events.
+  checkWatchOptions(options, "serve monitor");
   const { hostname = "127.0.0.1", port = 0, token } = options;
+  if (typeof hostname !== "string") {
+    throw new TypeError(
+      `Cannot serve monitor as 'hostname' must be a string: current value is ${typeof hostname}`,
+    );
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new (typeof port === "number" ? RangeError : TypeError)(
+      `Cannot serve monitor as 'port' must be an integer from 0 to 65535: current value is ` +
+        (typeof port === "number" ? port : typeof port),
+    );
+  }
+  if (token !== undefined && typeof token !== "string") {
+    throw new TypeError(
+      `Cannot serve monitor as 'token' must be a string: current value is ${typeof token}`,
+    );
+  }
   if (!isLoopback(hostname) && (token === undefined || token === "")) {
     throw new TypeError(
       `Cannot serve monitor on '${hostname}' as it is not a loopback address and no 'token' ` +

@@ -1,4 +1,4 @@
-import { PermissionError } from "./errors.ts";
+import { describe, PermissionError } from "./errors.ts";
 
 /**
  * Permission policy in one place: Deno's worker permission descriptor, checked, turned into
@@ -67,7 +67,7 @@ export function canonicalPermissions(
   if (permissions === null || typeof permissions !== "object" || Array.isArray(permissions)) {
     throw new TypeError(
       `Cannot use '${where}' as it must be "inherit", "none" or an object of Deno's worker ` +
-        `permission form: current value is ${JSON.stringify(permissions)}`,
+        `permission form: current value is ${describe(permissions)}`,
     );
   }
   for (const key of Object.keys(permissions)) {
@@ -88,7 +88,7 @@ export function canonicalPermissions(
     } else {
       throw new TypeError(
         `Cannot use '${where}.${name}' as it must be a boolean, "inherit" or a list of ` +
-          `strings: current value is ${JSON.stringify(value)}`,
+          `strings: current value is ${describe(value)}`,
       );
     }
   }

@@ -6,7 +6,7 @@
  */
 
 import { Dispatcher } from "./dispatcher.ts";
-import { PoolClosedError, TimeoutError } from "./errors.ts";
+import { describe, PoolClosedError, TimeoutError } from "./errors.ts";
 import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
 import {
   assertPermissionsGrantable,
@@ -29,27 +29,40 @@ import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./schedu
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "./process_transport.ts";
-import { type TransportFactory, webWorkerTransport } from "./transport.ts";
+import {
+  assertWorkerEntryReadable,
+  type TransportFactory,
+  webWorkerTransports,
+} from "./transport.ts";
 import { binaryBytes, collect, transfersIn } from "./_payload.ts";
 import { SlotList } from "./_slots.ts";
+import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
 import {
+  type CallMethod,
   checkArgumentLists,
   checkCallOptions,
   checkIterable,
+  memoryLimit,
   nonNegativeInteger,
-  nonNegativeNumber,
+  poolSize,
   positiveInteger,
+  timeoutMs,
+  typeName,
+  unknownOption,
 } from "./_validate.ts";
 
 /** Options of `new Pool(options)`. */
 export interface PoolOptions {
-  /** How many workers at most; default `navigator.hardwareConcurrency`. */
+  /** How many workers at most, up to 1024; default `navigator.hardwareConcurrency`. */
   size?: number;
   /** Default permissions of the pool's tasks; default `"inherit"` (Deno's Worker default). */
   permissions?: Permissions;
   /** `"worker"` (Web Worker threads, default) or `"process"` (Deno subprocesses). */
   isolation?: Isolation;
-  /** Heap limit per worker in MiB (process isolation); beyond it a task fails with WorkerCrashError. */
+  /**
+   * Heap limit per worker in MiB; beyond it a task fails with WorkerCrashError. Needs
+   * `isolation: "process"` (else a TypeError).
+   */
   memoryLimitMb?: number;
   /** Runs once in each new worker before its first task. */
   initializer?: TaskFn | TaskRef;
@@ -59,7 +72,7 @@ export interface PoolOptions {
   maxTasksPerWorker?: number;
   /** At most this many tasks wait for a worker; a submit beyond rejects with QueueFullError. */
   maxQueue?: number;
-  /** Idle workers exit after this many ms, and are started again on demand. */
+  /** Idle workers exit after this many ms, and are started again on demand; `Infinity`: never. */
   idleTimeout?: number;
   /** The pool's name in the dashboard and in metrics. */
   name?: string;
@@ -71,7 +84,10 @@ export interface CallOptions {
   permissions?: Permissions;
   /** Aborting removes queued tasks and stops running ones; the call rejects with the reason. */
   signal?: AbortSignal;
-  /** Milliseconds from the call until it is stopped and rejects with `TimeoutError`. */
+  /**
+   * Milliseconds from the call until it is stopped and rejects with `TimeoutError`; any
+   * length, `Infinity` for none.
+   */
   timeout?: number;
   /** ArrayBuffers (and other transferables) in the arguments to move instead of copy. */
   transfer?: Transferable[];
@@ -153,6 +169,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #host: JobHost = {
     settled: (job) => this.#settled(job),
     cancel: (tasks, reason) => this.#dispatcher.cancel(tasks, reason),
+    queueRoom: () => this.#dispatcher.hasQueueRoom(1),
+    onQueueRoom: (wake) => this.#dispatcher.onQueueRoom(wake),
   };
 
   /**
@@ -161,7 +179,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * @param sizeOrOptions The number of workers, or the pool's options.
    * @throws {RangeError} for a size or limit out of range (the message names it).
    * @throws {TypeError} for an option of the wrong type, or an unknown option.
-   * @throws {PermissionError} for permissions this process cannot grant.
+   * @throws {PermissionError} for permissions this process cannot grant, or (worker
+   * isolation, the library in local files) when this process may not read the worker script.
    */
   constructor(sizeOrOptions?: number | PoolOptions) {
     super();
@@ -179,26 +198,31 @@ export class Pool extends EventTarget implements AsyncDisposable {
     if (typeof options !== "object" || options === null) {
       throw new TypeError(
         `Cannot create pool as its argument must be a size or an options object: current ` +
-          `value is ${String(sizeOrOptions)}`,
+          `value is ${describe(sizeOrOptions)}`,
       );
     }
     for (const key of Object.keys(options)) {
       if (!POOL_OPTION_NAMES.has(key)) {
-        throw new TypeError(`Cannot create pool as '${key}' is not an option of Pool`);
+        const documented = [...POOL_OPTION_NAMES].filter((name) => name !== "transport");
+        throw unknownOption(key, documented, "create pool", "Pool");
       }
     }
-    this.#size = options.size === undefined
-      ? Math.max(1, navigator.hardwareConcurrency || 1)
-      : positiveInteger(options.size, "size");
-    this.#name = options.name === undefined ? `pool-${++poolCount}` : String(options.name);
+    this.#size = poolSize(options.size);
+    if (options.name !== undefined && typeof options.name !== "string") {
+      throw new TypeError(
+        `Cannot create pool as 'name' must be a string: current value is ${typeName(options.name)}`,
+      );
+    }
+    this.#name = options.name ?? `pool-${++poolCount}`;
     const isolation = options.isolation ?? "worker";
     if (isolation !== "worker" && isolation !== "process") {
       throw new TypeError(
         `Cannot create pool as 'isolation' must be "worker" or "process": current value is ` +
-          `${JSON.stringify(isolation)}`,
+          describe(isolation),
       );
     }
     this.#isolation = isolation;
+    if (isolation === "worker" && options.transport === undefined) assertWorkerEntryReadable();
     const maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
         options.maxTasksPerWorker === Infinity
       ? Infinity
@@ -206,12 +230,14 @@ export class Pool extends EventTarget implements AsyncDisposable {
     const maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
       ? Infinity
       : nonNegativeInteger(options.maxQueue, "maxQueue");
-    const idleTimeout = options.idleTimeout === undefined
+    // Infinity: idle workers stay.
+    const idleTimeout = options.idleTimeout === undefined ||
+        timeoutMs(options.idleTimeout, "idleTimeout", "create pool") === Infinity
       ? undefined
-      : nonNegativeNumber(options.idleTimeout, "idleTimeout");
+      : options.idleTimeout;
     const memoryLimitMb = options.memoryLimitMb === undefined
       ? undefined
-      : positiveInteger(options.memoryLimitMb, "memoryLimitMb");
+      : memoryLimit(options.memoryLimitMb, isolation);
     const initializer = options.initializer === undefined
       ? null
       : this.#functions.resolve(options.initializer, "initializer");
@@ -231,7 +257,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       size: this.#size,
       isolation,
       transport: options.transport ??
-        (isolation === "worker" ? webWorkerTransport : processTransport),
+        (isolation === "worker" ? webWorkerTransports() : processTransport),
       initializer,
       initArgs,
       maxTasksPerWorker,
@@ -667,7 +693,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     args: unknown,
     options: CallOptions | undefined,
     callbacks: ResultCallbacks<R> | undefined,
-    method: string,
+    method: CallMethod,
   ): ApplyJob<R> {
     this.#assertRunning(method);
     if (args === undefined) args = [];
@@ -707,10 +733,10 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options: MapOptions | undefined,
     callbacks: ResultCallbacks<R[]> | undefined,
     mode: CallMode,
-    method: string,
+    method: CallMethod,
   ): MapJob<R> {
     this.#assertRunning(method);
-    checkIterable(iterable, method);
+    iterable = checkIterable(iterable, method);
     checkCallOptions(options, method);
     const definition = this.#functions.resolve(fn, "fn");
     const lane = options?.permissions === undefined
@@ -772,12 +798,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: unknown,
     options: ImapOptions | undefined,
     ordered: boolean,
-    method: string,
+    method: CallMethod,
   ): StreamJob<R> {
     this.#assertRunning(method);
-    checkIterable(iterable, method);
+    iterable = checkIterable(iterable, method);
     checkCallOptions(options, method);
-    if (options?.window !== undefined) positiveInteger(options.window, "window", method);
     const definition = this.#functions.resolve(fn, "fn");
     const lane = options?.permissions === undefined
       ? this.#defaultLane
@@ -831,7 +856,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }
     const onAbort = () => job.fail(null, signal!.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = timeout === undefined ? undefined : setTimeout(() => {
+    const timer = timeout === undefined ? undefined : setLongTimeout(() => {
       job.fail(
         null,
         new TimeoutError(`The call did not finish within its timeout of ${timeout} ms`),
@@ -839,7 +864,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }, timeout);
     this.#jobCleanups.set(job, () => {
       signal?.removeEventListener("abort", onAbort);
-      if (timer !== undefined) clearTimeout(timer);
+      clearLongTimeout(timer);
     });
   }
 

@@ -1,12 +1,16 @@
 /**
  * Process isolation: each worker is a Deno subprocess running `workers/process.ts`, the same
- * runtime as a Web Worker, with messages framed on its stdio (a 4-byte little-endian length,
- * then the message in `node:v8` serialization, which has structured-clone semantics).
+ * runtime as a Web Worker, with messages framed on its stdio (src/_frames.ts: a marked,
+ * checked header with the length, then the message in a small encoding of plain data or in
+ * `node:v8` serialization, which has structured-clone semantics). Bytes on the worker's
+ * stdout that are not a frame end that worker at once (see `#onCorrupt`).
  *
  * The subprocess is started with exactly its permission set as `--allow-*` flags (stable
  * Deno: no unstable flag), `--no-prompt`, `--cached-only` unless it may import (so it can
  * download no code: not from npm, not from the hosts Deno allows by default), and a V8 heap
  * limit when `memoryLimitMb` is set. Killing it stops anything, even `while (true) {}`.
+ * When the library itself is remote (installed from a registry), its worker code is put in
+ * Deno's cache before such a worker starts (see src/_process_imports.ts).
  *
  * Task modules load whatever the worker's read permission: Deno checks a module imported
  * at run time against the importing process's own read permission, but not the modules of
@@ -20,6 +24,7 @@
  */
 
 import { FrameDecoder, FrameWriter } from "./_frames.ts";
+import { cacheStartupGraph, importPlan } from "./_process_imports.ts";
 import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "./errors.ts";
 import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
@@ -63,39 +68,63 @@ function mainModule(modules: readonly string[]): string {
   return entryWithModules(ENTRY_URL, modules);
 }
 
-/** The command line of a process worker, without the main module. */
-function workerArgs(
+/** How a process worker starts: its command line (without the main module), and when. */
+interface Launch {
+  readonly args: string[];
+  readonly main: string;
+  /** Resolves once the worker's code is in Deno's cache; undefined when nothing waits. */
+  readonly ready: Promise<void> | undefined;
+}
+
+function launch(
   permissions: CanonicalPermissions | undefined,
   memoryLimitMb: number | undefined,
-): string[] {
+  modules: readonly string[],
+): Launch {
   const allow = permissionFlags(permissions);
-  const args = ["run", "--no-prompt", ...configFlags(), ...allow];
-  // No import permission: load only code already on this machine, download nothing.
-  if (!allow.some((flag) => flag === "--allow-import" || flag.startsWith("--allow-import="))) {
-    args.push("--cached-only");
-  }
+  const isImport = (flag: string) =>
+    flag === "--allow-import" || flag.startsWith("--allow-import=");
+  const imports = importPlan([ENTRY_URL, ...modules], allow.find(isImport));
+  const args = [
+    "run",
+    "--no-prompt",
+    ...configFlags(),
+    ...allow.filter((flag) => !isImport(flag)),
+    ...imports.flags,
+  ];
   if (memoryLimitMb !== undefined) {
     args.push(`--v8-flags=--max-old-space-size=${Math.max(1, Math.floor(memoryLimitMb))}`);
   }
-  return args;
+  const ready = imports.precache.length === 0
+    ? undefined
+    : cacheStartupGraph(imports.precache, [...configFlags(), ...imports.flags]);
+  return { args, main: mainModule(modules), ready };
 }
 
-/** One running subprocess. */
+/** The status of a worker killed before its process started. */
+const KILLED_BEFORE_START: Deno.CommandStatus = { success: false, code: 1, signal: "SIGKILL" };
+
+/** One subprocess: started at once, or once its code is cached (see `Launch.ready`). */
 class Child {
-  readonly process: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
+  #process: Deno.ChildProcess | undefined;
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  /** Frames sent before the process started, written as it starts. */
+  #unwritten: Uint8Array[] = [];
+  #killed = false;
   readonly #frames: FrameWriter;
   #stderrTail = "";
-  /** Resolves with the exit status once its streams are drained. */
+  /**
+   * Resolves with the exit status once its streams are drained; rejects when the process
+   * could not be started.
+   */
   readonly ended: Promise<Deno.CommandStatus>;
 
   constructor(
-    args: string[],
-    modules: readonly string[],
+    { args, main, ready }: Launch,
     onMessage: (child: Child, message: FromWorker) => void,
     onCorrupt: (child: Child, why: string) => void,
   ) {
-    const main = mainModule(modules);
+    this.#frames = new FrameWriter((frame) => this.#write(frame));
     const options: Deno.CommandOptions = {
       // The marker is a script argument: it names the process in the process table.
       args: [...args, main, PROCESS_MARKER],
@@ -103,15 +132,34 @@ class Child {
       stdout: "piped",
       stderr: "piped",
     };
-    this.process = spawn(options);
-    this.#writer = this.process.stdin.getWriter();
-    this.#frames = new FrameWriter((frame) => this.#write(frame));
-    const stdoutDone = this.#readFrames(onMessage, onCorrupt);
-    const stderrDone = this.#forwardStderr();
-    this.ended = Promise.all([this.process.status, stdoutDone, stderrDone]).then(([status]) => {
-      this.#writer.abort().catch(() => {});
+    // Without a wait, started now, so that a failure to start throws here.
+    this.ended = ready === undefined
+      ? this.#start(options, onMessage, onCorrupt)
+      : ready.then(() =>
+        this.#killed ? KILLED_BEFORE_START : this.#start(options, onMessage, onCorrupt)
+      );
+  }
+
+  #start(
+    options: Deno.CommandOptions,
+    onMessage: (child: Child, message: FromWorker) => void,
+    onCorrupt: (child: Child, why: string) => void,
+  ): Promise<Deno.CommandStatus> {
+    const process = this.#process = spawn(options);
+    const writer = this.#writer = process.stdin.getWriter();
+    for (const frame of this.#unwritten) this.#write(frame);
+    this.#unwritten = [];
+    const stdoutDone = this.#readFrames(process, onMessage, onCorrupt);
+    const stderrDone = this.#forwardStderr(process);
+    return Promise.all([process.status, stdoutDone, stderrDone]).then(([status]) => {
+      writer.abort().catch(() => {});
       return status;
     });
+  }
+
+  /** The process id, once started. */
+  get pid(): number | undefined {
+    return this.#process?.pid;
   }
 
   /** The last lines the worker wrote to stderr. */
@@ -132,45 +180,50 @@ class Child {
   }
 
   #write(frame: Uint8Array): void {
+    if (this.#writer === undefined) {
+      this.#unwritten.push(frame);
+      return;
+    }
     // A write to a dead worker fails: its end is reported by its status, not here.
     this.#writer.write(frame).catch(() => {});
   }
 
   kill(): void {
+    this.#killed = true;
     try {
-      this.process.kill("SIGKILL");
+      this.#process?.kill("SIGKILL");
     } catch {
       // already exited
     }
   }
 
   async #readFrames(
+    process: Deno.ChildProcess,
     onMessage: (child: Child, message: FromWorker) => void,
     onCorrupt: (child: Child, why: string) => void,
   ): Promise<void> {
     const frames = new FrameDecoder();
     let corrupt = false;
     try {
-      for await (const chunk of this.process.stdout) {
+      for await (const chunk of process.stdout) {
         if (corrupt) continue; // drain, so the stream closes
-        let messages: FromWorker[] = [];
-        try {
-          messages = await frames.messages(chunk) as FromWorker[];
-        } catch (error) {
-          corrupt = true;
-          onCorrupt(this, (error as Error).message);
-        }
+        // The messages before a corruption are the worker's own: they still count.
+        const messages = await frames.messages(chunk) as FromWorker[];
         for (const message of messages) onMessage(this, message);
+        if (frames.corruption !== null) {
+          corrupt = true;
+          onCorrupt(this, frames.corruption);
+        }
       }
     } catch {
       // The stream broke as the process was killed: its status tells the rest.
     }
   }
 
-  async #forwardStderr(): Promise<void> {
+  async #forwardStderr(process: Deno.ChildProcess): Promise<void> {
     const decoder = new TextDecoder();
     try {
-      for await (const chunk of this.process.stderr) {
+      for await (const chunk of process.stderr) {
         // The pool's stderr is where a worker's console output and errors belong.
         try {
           await writeStderr(chunk);
@@ -257,12 +310,14 @@ class ProcessTransport implements Transport {
     let child: Child | undefined;
     try {
       child = new Child(
-        workerArgs(options.permissions, options.memoryLimitMb),
-        options.modules,
+        launch(options.permissions, options.memoryLimitMb, options.modules),
         (from, message) => this.#onMessage(from, message),
         (from, why) => this.#onCorrupt(from, why),
       );
-      child.ended.then((status) => this.#onEnded(child!, status));
+      child.ended.then(
+        (status) => this.#onEnded(child!, status),
+        (error) => this.#onStartFailed(child!, error),
+      );
     } catch (error) {
       // Could not start (no --allow-run for Deno, …): told like any other early death.
       this.#ended = true;
@@ -291,10 +346,19 @@ class ProcessTransport implements Transport {
     from.kill();
     this.#options.listener.exit(
       new Error(
-        `Worker process ${from.process.pid} broke the protocol on its stdout (${why}): ` +
-          `did the task write to the process's stdout directly?`,
+        `Worker process ${from.pid} wrote to its stdout outside the pool's frames ` +
+          `(${why}): stdout carries the pool's messages, so a task must not write to file ` +
+          `descriptor 1 itself (as node:fs writeSync(1, …) or /dev/stdout do); use ` +
+          `console.log, which a process worker sends to stderr, or write to Deno.stderr`,
       ),
     );
+  }
+
+  /** The worker's code could not be cached, or its process not started. */
+  #onStartFailed(child: Child, error: unknown): void {
+    if (child !== this.#child || this.#terminated || this.#ended) return;
+    this.#ended = true;
+    this.#options.listener.exit(error);
   }
 
   #onEnded(child: Child, status: Deno.CommandStatus): void {
@@ -308,13 +372,13 @@ class ProcessTransport implements Transport {
   async terminate(): Promise<void> {
     this.#terminated = true;
     this.#child?.kill();
-    await this.#child?.ended;
+    await this.#child?.ended.catch(() => {});
   }
 }
 
 /** Why a worker process ended on its own, in words. */
 function exitError(child: Child, status: Deno.CommandStatus, memoryLimitMb?: number): Error {
-  const pid = child.process.pid;
+  const pid = child.pid;
   const tail = child.stderrTail;
   const how = status.signal !== null
     ? `was killed by ${status.signal}`
@@ -323,8 +387,11 @@ function exitError(child: Child, status: Deno.CommandStatus, memoryLimitMb?: num
     const limit = memoryLimitMb === undefined ? "" : ` (memoryLimitMb: ${memoryLimitMb})`;
     return new Error(`Worker process ${pid} ran out of memory${limit} and ${how}`);
   }
-  const lastLine = tail.split("\n").map((line) => line.trim()).filter((line) => line !== "")
-    .at(-1);
+  // Deno's own "error: …" line says why, even with a backtrace after it (RUST_BACKTRACE).
+  // deno-lint-ignore no-control-regex
+  const lines = tail.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((line) => line.trim())
+    .filter((line) => line !== "");
+  const lastLine = lines.findLast((line) => line.startsWith("error:")) ?? lines.at(-1);
   return new Error(
     `Worker process ${pid} ${how}${lastLine === undefined ? "" : `: ${lastLine}`}`,
   );

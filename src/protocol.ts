@@ -63,6 +63,11 @@ export type ToWorker =
     readonly args: readonly (readonly unknown[])[];
   }
   | { readonly type: "cancel"; readonly ids: readonly number[] }
+  /**
+   * Functions the worker may drop (no task it holds needs them): the pool sends a function
+   * again before a task of it, so a worker's cache stays as small as the pool keeps it.
+   */
+  | { readonly type: "forget"; readonly fnIds: readonly number[] }
   | LoneTask;
 
 /**
@@ -102,8 +107,11 @@ export type FromWorker =
   | { readonly type: "ready" }
   | WireResults
   | LoneResult
-  /** The worker is about to die on its own; `thrown` says why. */
-  | { readonly type: "crash"; readonly thrown: ThrownData };
+  /**
+   * The worker is about to die on its own; `thrown` says why. `idle`: no task was running
+   * (a timer left behind threw between tasks), so the tasks it holds never started.
+   */
+  | { readonly type: "crash"; readonly thrown: ThrownData; readonly idle?: true };
 
 /** Whether a message to a worker is a {@link LoneTask} (every other one is an object). */
 export function isLoneTask(message: ToWorker): message is LoneTask {
@@ -114,3 +122,16 @@ export function isLoneTask(message: ToWorker): message is LoneTask {
 export function isLoneResult(message: FromWorker): message is LoneResult {
   return Array.isArray(message);
 }
+
+/**
+ * The memory a Web Worker shares with its transport, sent as the worker's very first
+ * message (before `init`): how the pool tells, once it has stopped a worker, whether the
+ * thread is stuck in code that Deno cannot interrupt (src/transport.ts). Int32 slot
+ * {@link IN_TASK_SLOT} is 1 while the runtime runs tasks synchronously; Float64 slot
+ * {@link HEARTBEAT_SLOT} is the `Date.now()` of the worker's last event-loop heartbeat
+ * (every {@link HEARTBEAT_MS}), 0 before the first.
+ */
+export const SHARED_BYTES = 16;
+export const IN_TASK_SLOT = 0;
+export const HEARTBEAT_SLOT = 1;
+export const HEARTBEAT_MS = 500;

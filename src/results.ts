@@ -10,6 +10,7 @@
 import { Fifo } from "./_fifo.ts";
 import { valueBytes } from "./_payload.ts";
 import { TimeoutError } from "./errors.ts";
+import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
 import type { Job, PendingTask } from "./scheduler.ts";
 
 /** What a job needs from the pool. */
@@ -21,6 +22,10 @@ export interface JobHost {
    * `reason` is why, as their `taskend` events say.
    */
   cancel(tasks: Iterable<PendingTask>, reason: unknown): void;
+  /** Whether one more task fits under the pool's `maxQueue` now. */
+  queueRoom(): boolean;
+  /** Calls `wake` once, when one more task fits under `maxQueue` again. */
+  onQueueRoom(wake: () => void): void;
 }
 
 /**
@@ -143,33 +148,36 @@ export class AsyncResult<R> implements PromiseLike<R> {
    * The result, once ready.
    *
    * @param timeoutMs Give up after this long with a `TimeoutError`; the task keeps running.
+   * Any length (`Infinity`: never); a negative or NaN one is a RangeError.
    */
   get(timeoutMs?: number): Promise<R> {
-    if (timeoutMs === undefined || this.#state !== "pending") return this.#promise;
-    checkTimeout(timeoutMs, "get");
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, "get");
+    if (timeoutMs === undefined || timeoutMs === Infinity || this.#state !== "pending") {
+      return this.#promise;
+    }
     return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(
+      const timer = setLongTimeout(
         () => reject(new TimeoutError(`The result was not ready within ${timeoutMs} ms`)),
         timeoutMs,
       );
-      this.#promise.then(resolve, reject).finally(() => clearTimeout(timer));
+      this.#promise.then(resolve, reject).finally(() => clearLongTimeout(timer));
     });
   }
 
   /**
    * Waits until the call is finished or `timeoutMs` passed; never rejects.
    *
-   * @param timeoutMs How long to wait at most; forever when left out.
+   * @param timeoutMs How long to wait at most; forever when left out or `Infinity`.
    */
   wait(timeoutMs?: number): Promise<void> {
+    if (timeoutMs !== undefined) checkTimeout(timeoutMs, "wait");
     if (this.#state !== "pending") return Promise.resolve();
     const done = this.#promise.then(() => {}, () => {});
-    if (timeoutMs === undefined) return done;
-    checkTimeout(timeoutMs, "wait");
+    if (timeoutMs === undefined || timeoutMs === Infinity) return done;
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, timeoutMs);
+      const timer = setLongTimeout(resolve, timeoutMs);
       done.then(() => {
-        clearTimeout(timer);
+        clearLongTimeout(timer);
         resolve();
       });
     });
@@ -195,6 +203,12 @@ export class AsyncResult<R> implements PromiseLike<R> {
 }
 
 function checkTimeout(timeoutMs: number, method: string): void {
+  if (typeof timeoutMs !== "number") {
+    throw new TypeError(
+      `Cannot ${method} the result as 'timeoutMs' must be a number: current value is ` +
+        (timeoutMs === null ? "null" : typeof timeoutMs),
+    );
+  }
   if (!(timeoutMs >= 0)) {
     throw new RangeError(
       `Cannot ${method} the result as 'timeoutMs' must be a non-negative number: current ` +
@@ -531,14 +545,23 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
     }
   }
 
+  readonly #resume = (): void => void this.#pump();
+
   async #pump(): Promise<void> {
     if (this.#pulling || this.#inputDone || this.#stopped) return;
     this.#pulling = true;
     try {
       while (!this.#inputDone && !this.#stopped && !this.#hasTaskError) {
+        // Whole chunks only: a chunk cut to the room a consumer just made would turn a
+        // stream of `chunksize` items per task into one task per item.
         const room = this.window - (this.#pulledItems - this.#deliveredItems);
-        if (room <= 0) break;
-        const size = Math.max(1, Math.min(this.chunksize(), room));
+        const size = Math.max(1, Math.min(this.chunksize(), this.window));
+        if (room < size) break;
+        // Under maxQueue, a stream waits for room rather than failing.
+        if (!this.host.queueRoom()) {
+          this.host.onQueueRoom(this.#resume);
+          break;
+        }
         const chunk: unknown[] = [];
         const index = this.#pulledItems;
         let bytes = 0;

@@ -101,9 +101,16 @@ export class RunTimeEstimates {
   observe(fnId: number, runMs: number, items: number): void {
     const sample = runMs / Math.max(items, 1);
     const previous = this.#perItemMs.get(fnId);
+    // Bounded as the definitions are (src/task.ts): the oldest function is forgotten.
+    if (previous === undefined && this.#perItemMs.size >= 4096) {
+      this.#perItemMs.delete(this.#perItemMs.keys().next().value!);
+    }
     this.#perItemMs.set(fnId, previous === undefined ? sample : previous * 0.8 + sample * 0.2);
     const peak = this.#peakPerItemMs.get(fnId);
-    this.#peakPerItemMs.set(fnId, peak === undefined ? sample : Math.max(sample, peak * PEAK_DECAY));
+    this.#peakPerItemMs.set(
+      fnId,
+      peak === undefined ? sample : Math.max(sample, peak * PEAK_DECAY),
+    );
   }
 
   /**

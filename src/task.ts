@@ -95,15 +95,40 @@ export function isTaskRef(value: unknown): value is TaskRef {
     typeof (value as TaskRef).exportName === "string";
 }
 
-/** Gives every distinct task a small number, and its definition for the workers. */
+type InlineDefinition = Extract<FunctionDefinition, { kind: "inline" }>;
+
+/**
+ * Definitions the pool keeps for reuse, by source (inline) and by module export: past this
+ * many, the oldest are dropped (oldest made, not least used: moving an entry on every hit
+ * would cost a fresh closure's call 0.4 µs). A dropped definition stays valid wherever it
+ * is still held; its source only gets a new number, and is sent to workers again, next time.
+ */
+export const MAX_DEFINITIONS = 1024;
+
+/**
+ * Gives every distinct task a small number, and its definition for the workers. Inline
+ * functions are told apart by their source (and name), not their identity: the natural
+ * loop `for (…) pool.apply((x) => x + 1, [i])` makes a fresh closure per call, and every
+ * one of them is the same task to a worker, which compiles the source once. (Two closures
+ * of one source can differ only in what they capture, and an inline function may capture
+ * nothing: the worker compiles the bare source either way, see workers/runtime.ts.)
+ */
 export class FunctionTable {
+  /** By identity first: a hoisted function skips reading its source on every call. */
   readonly #inline = new WeakMap<TaskFn, FunctionDefinition>();
+  /** By source, or `name \0 source` for a second name of one source; oldest first. */
+  readonly #bySource = new Map<string, InlineDefinition>();
   readonly #modules = new Map<string, FunctionDefinition>();
   readonly #refs = new WeakMap<TaskRef, FunctionDefinition>();
   #next = 1;
 
+  /** How many definitions are kept for reuse (for tests: at most 2 × MAX_DEFINITIONS). */
+  get size(): number {
+    return this.#bySource.size + this.#modules.size;
+  }
+
   /**
-   * The definition of a task, made once per function.
+   * The definition of a task: one per source of an inline function, one per module export.
    *
    * @throws {TypeError} for anything that is neither a function nor a task reference, and
    * for functions whose source cannot travel (native, bound, classes).
@@ -112,8 +137,20 @@ export class FunctionTable {
     if (typeof task === "function") {
       const known = this.#inline.get(task as TaskFn);
       if (known) return known;
-      const definition = this.#inlineDefinition(task as TaskFn, where);
+      const source = Function.prototype.toString.call(task);
+      const name = (task as TaskFn).name;
+      let key = source;
+      let definition = this.#bySource.get(key);
+      if (definition !== undefined && definition.name !== name) {
+        key = `${name}\0${source}`;
+        definition = this.#bySource.get(key);
+      }
+      // Not remembered by identity: a fresh closure per call would fill the WeakMap with
+      // dead keys for the collector to sweep.
+      if (definition !== undefined) return definition;
+      definition = this.#inlineDefinition(task as TaskFn, name, source, where);
       this.#inline.set(task as TaskFn, definition);
+      remember(this.#bySource, key, definition);
       return definition;
     }
     if (isTaskRef(task)) {
@@ -129,7 +166,7 @@ export class FunctionTable {
           url: task.module,
           exportName: task.exportName,
         };
-        this.#modules.set(key, definition);
+        remember(this.#modules, key, definition);
       }
       this.#refs.set(task, definition);
       return definition;
@@ -140,8 +177,7 @@ export class FunctionTable {
     );
   }
 
-  #inlineDefinition(fn: TaskFn, where: string): FunctionDefinition {
-    const source = Function.prototype.toString.call(fn);
+  #inlineDefinition(fn: TaskFn, name: string, source: string, where: string): InlineDefinition {
     if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
       throw new TypeError(
         `Cannot run '${where}' as its source is not available (a built-in or bound ` +
@@ -151,8 +187,14 @@ export class FunctionTable {
     if (/^class\b/.test(source)) {
       throw new TypeError(`Cannot run '${where}' as it is a class, not a function`);
     }
-    return { kind: "inline", fnId: this.#next++, name: fn.name, source };
+    return { kind: "inline", fnId: this.#next++, name, source };
   }
+}
+
+/** Adds an entry, dropping the oldest past {@link MAX_DEFINITIONS} (a Map keeps insertion order). */
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  if (map.size >= MAX_DEFINITIONS) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 /** The name shown for a task in events, stats and the dashboard. */

@@ -11,6 +11,7 @@
 import { POOL_EVENT_TYPES } from "./events.ts";
 import type { PoolEventMap, PoolEventType } from "./events.ts";
 import type { PoolStats } from "./stats.ts";
+import { MAX_TIMER_MS } from "./_timers.ts";
 
 /** What a monitor needs of a pool: its events and its `stats()`. `Pool` is one. */
 export interface MonitoredPool extends EventTarget {
@@ -83,7 +84,9 @@ export interface PoolWatch extends Disposable {
  * snapshot taken after them.
  * @param options Intervals and batch size.
  * @returns The watch; `stop()` it (or `using` it) when done.
- * @throws {RangeError} when an interval or `maxBatch` is not a positive number.
+ * @throws {TypeError} for a pool that is not one, or an option that is not a number.
+ * @throws {RangeError} when an interval or `maxBatch` is not a positive number, or an
+ * interval is longer than 2^31 - 1 ms.
  *
  * @example Count finished tasks from the event batches
  * ```ts
@@ -108,9 +111,13 @@ export function watchPool(
   onMessage: (message: MonitorMessage) => void,
   options: WatchOptions = {},
 ): PoolWatch {
-  const snapshotIntervalMs = positive(options.snapshotIntervalMs ?? 1000, "snapshotIntervalMs");
-  const batchMs = positive(options.batchMs ?? 100, "batchMs");
-  const maxBatch = positive(options.maxBatch ?? 50, "maxBatch");
+  checkMonitoredPool(pool, "watch pool");
+  if (typeof onMessage !== "function") {
+    throw new TypeError(
+      `Cannot watch pool as 'onMessage' must be a function: current value is ${typeof onMessage}`,
+    );
+  }
+  const { snapshotIntervalMs, batchMs, maxBatch } = checkWatchOptions(options, "watch pool");
 
   let batch: PoolEventRecord[] = [];
   const counts: Record<TaskEventType, number> = { taskqueued: 0, taskstart: 0, taskend: 0 };
@@ -179,10 +186,59 @@ export function watchPool(
   return { stop, [Symbol.dispose]: stop };
 }
 
-function positive(value: number, name: string): number {
+/** Checks that `pool` can be watched: it has `stats()` and dispatches events. */
+export function checkMonitoredPool(pool: unknown, action: string): void {
+  const candidate = pool as Partial<MonitoredPool> | null;
+  if (
+    candidate === null || typeof candidate !== "object" ||
+    typeof candidate.stats !== "function" || typeof candidate.addEventListener !== "function"
+  ) {
+    throw new TypeError(
+      `Cannot ${action} as 'pool' must be a Pool (or an EventTarget with stats()): current ` +
+        `value is ${candidate === null ? "null" : typeof candidate}`,
+    );
+  }
+}
+
+/** A watch's options with their defaults, checked: each error names the option. */
+export function checkWatchOptions(
+  options: WatchOptions | undefined,
+  action: string,
+): Required<WatchOptions> {
+  if (options === undefined) options = {};
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(
+      `Cannot ${action} as 'options' must be an object: current value is ` +
+        (options === null ? "null" : typeof options),
+    );
+  }
+  return {
+    snapshotIntervalMs: interval(options.snapshotIntervalMs ?? 1000, "snapshotIntervalMs", action),
+    batchMs: interval(options.batchMs ?? 100, "batchMs", action),
+    maxBatch: positive(options.maxBatch ?? 50, "maxBatch", action),
+  };
+}
+
+/** A timer's period: positive, and within what `setTimeout` takes (2^31 - 1 ms). */
+function interval(value: unknown, name: string, action: string): number {
+  const ms = positive(value, name, action);
+  if (ms > MAX_TIMER_MS) {
+    throw new RangeError(
+      `Cannot ${action} as '${name}' must be at most ${MAX_TIMER_MS} ms: current value is ${ms}`,
+    );
+  }
+  return ms;
+}
+
+function positive(value: unknown, name: string, action: string): number {
+  if (typeof value !== "number") {
+    throw new TypeError(
+      `Cannot ${action} as '${name}' must be a number: current value is ${typeof value}`,
+    );
+  }
   if (!(value > 0) || !Number.isFinite(value)) {
     throw new RangeError(
-      `Cannot watch pool as '${name}' must be a positive number: current value is ${value}`,
+      `Cannot ${action} as '${name}' must be a positive number: current value is ${value}`,
     );
   }
   return value;

@@ -1,6 +1,7 @@
 /**
  * The pool's view of one worker: its state, the tasks it holds in the order it runs them,
- * which functions it has been sent, and what it has done.
+ * which functions it has (a bounded set the pool keeps in step with the worker's), and
+ * what it has done.
  *
  * @module
  */
@@ -10,6 +11,14 @@ import type { WorkerState } from "./events.ts";
 import { CALL_MODES, type FunctionDefinition, type LoneTask } from "./protocol.ts";
 import type { Lane, PendingTask } from "./scheduler.ts";
 import type { Transport } from "./transport.ts";
+
+/**
+ * Functions a worker keeps compiled or imported, at most (plus any that tasks in flight on
+ * it still need). Past this the pool tells it to forget the ones it was sent first; the
+ * pool decides and the worker never forgets on its own, so a function is always re-sent
+ * to a worker that no longer has it.
+ */
+export const MAX_WORKER_FUNCTIONS = 256;
 
 /** One worker and the tasks in flight on it. */
 export class WorkerHandle {
@@ -31,6 +40,7 @@ export class WorkerHandle {
   /** Task modules in its start-up graph: the ones it could not read and import itself. */
   readonly preloaded = new Set<string>();
   transport!: Transport;
+  /** The functions it has, oldest first. */
   readonly #defined = new Set<number>();
 
   constructor(readonly id: number, readonly lane: Lane, now: number) {
@@ -82,7 +92,31 @@ export class WorkerHandle {
       args[i] = task.args;
       if (task.transfer) (transfer ??= []).push(...task.transfer);
     }
+    if (defines.length > 0 && this.#defined.size + defines.length > MAX_WORKER_FUNCTIONS) {
+      this.#forgetFor(defines.length, fnIds);
+    }
     this.transport.send({ type: "run", defines, ids, fnIds, modes, args }, transfer);
     for (const definition of defines) this.#defined.add(definition.fnId);
+  }
+
+  /**
+   * Makes room for `adding` functions: the worker forgets the oldest it has that neither
+   * this batch (`batchFnIds`) nor a task in flight on it needs. It runs its messages in
+   * order, so it forgets before it defines and runs the batch.
+   */
+  #forgetFor(adding: number, batchFnIds: readonly number[]): void {
+    const needed = new Set(batchFnIds);
+    for (const task of this.inflight) needed.add(task.definition.fnId);
+    const forget: number[] = [];
+    let excess = this.#defined.size + adding - MAX_WORKER_FUNCTIONS;
+    for (const fnId of this.#defined) {
+      if (excess <= 0) break;
+      if (needed.has(fnId)) continue;
+      forget.push(fnId);
+      excess--;
+    }
+    if (forget.length === 0) return;
+    this.transport.send({ type: "forget", fnIds: forget });
+    for (const fnId of forget) this.#defined.delete(fnId);
   }
 }

@@ -162,6 +162,56 @@ Deno.test("pool map reads --input and writes --output files, and --skip passes o
   }
 });
 
+Deno.test("pool map run by deno task from the user's own folder resolves every path there", async () => {
+  const folder = await Deno.makeTempDir({ prefix: "seed_pool_user_" });
+  try {
+    await Deno.mkdir(`${folder}/data`);
+    await Deno.writeTextFile(`${folder}/data/a.txt`, "alpha");
+    await Deno.writeTextFile(
+      `${folder}/tasks.ts`,
+      // A relative path inside the task too: it means the user's folder, as the flags do.
+      "export const readNote = (name: string) => Deno.readTextFileSync(`./data/${name}`);\n",
+    );
+    await Deno.writeTextFile(`${folder}/in.jsonl`, '"a.txt"\n');
+    // deno task keeps an INIT_CWD it inherits: this run must look like one from a shell.
+    const env = Deno.env.toObject();
+    delete env.INIT_CWD;
+    for (const isolation of ["worker", "process"]) {
+      const output = `out_${isolation}.jsonl`;
+      const run = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "task",
+          "--quiet",
+          "--config",
+          `${ROOT}deno.json`,
+          "pool",
+          "map",
+          "./tasks.ts",
+          "readNote",
+          "--input",
+          "in.jsonl",
+          "--output",
+          output,
+          "--allow-read=./data",
+          "--isolation",
+          isolation,
+        ],
+        cwd: folder,
+        clearEnv: true,
+        env,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(run.stderr);
+      assert.equal(run.code, 0, stderr);
+      assert.equal(await Deno.readTextFile(`${folder}/${output}`), '{"result":"alpha"}\n');
+      await assert.rejects(Deno.stat(`${ROOT}${output}`), Deno.errors.NotFound);
+    }
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+});
+
 Deno.test("pool map --spread passes each line's array as the arguments", async () => {
   const run = await runCli(["map", TASKS, "add", "--spread"], "[1, 2, 3]\n[]\n5\n");
   assert.equal(run.code, 1);
@@ -187,6 +237,70 @@ Deno.test("pool map --timeout fails a call that runs too long with TimeoutError"
   const out = records(run.stdout);
   assert.deepEqual(out[0], { result: 0 });
   assert.equal((out[1] as { error: { name: string } }).error.name, "TimeoutError");
+});
+
+Deno.test("pool map --timeout counts a line's own run, not its worker's start nor the module's import", async () => {
+  // The module takes 400 ms to import and its function is instant: every line fits in 200 ms.
+  const slowImport = fileURLToPath(new URL("./fixtures/slow_import.ts", import.meta.url));
+  const run = await runCli(
+    ["map", slowImport, "echo", "--timeout", "200", "-j", "2"],
+    "1\n2\n3\n4\n5\n6\n",
+  );
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.deepEqual(records(run.stdout), [1, 2, 3, 4, 5, 6].map((result) => ({ result })));
+});
+
+Deno.test("pool map and apply with a wrong export name: one usage error naming the exports, before any input", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/out.jsonl`, "kept\n");
+    const map = await runCli(
+      ["map", TASKS, "squaree", "--output", `${dir}/out.jsonl`],
+      "1\n2\n3\n",
+    );
+    assert.equal(map.code, 2, map.stderr);
+    assert.equal(map.stdout, "");
+    const lines = map.stderr.trim().split("\n");
+    assert.equal(lines.length, 1, map.stderr);
+    assert.match(
+      lines[0]!,
+      /'squaree'.*no such export \(its exported functions: add, .*readText, sleepThen, square\)$/,
+    );
+    assert.equal(await Deno.readTextFile(`${dir}/out.jsonl`), "kept\n", "the output is untouched");
+
+    const apply = await runCli(["apply", TASKS, "squaree", "3"]);
+    assert.equal(apply.code, 2, apply.stderr);
+    assert.match(apply.stderr, /'squaree'.*no such export.*square/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pool map with a module that fails to load says so once, and writes no record", async () => {
+  const broken = fileURLToPath(new URL("./fixtures/broken_module.ts", import.meta.url));
+  const run = await runCli(["map", broken, "anything"], "1\n2\n3\n");
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /^pool map: Cannot load task module .*broken on purpose\n$/);
+});
+
+Deno.test("deno task pool runs tasks with prompts off: a denied access is refused, not recorded", async () => {
+  // With prompts on, Deno would ask a terminal, and without one it records each refusal in
+  // a list every later check scans: 10,000 denied lines took 10 s instead of 1.5 s.
+  const env = Deno.env.toObject();
+  delete env.INIT_CWD;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "pool", "apply", TASKS, "deniedReadState", '"/no/such/file"'],
+    cwd: ROOT,
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(run.stderr);
+  assert.equal(run.code, 0, stderr);
+  assert.equal(new TextDecoder().decode(run.stdout), '"NotCapable prompt"\n');
 });
 
 Deno.test("pool map stops cleanly on Ctrl+C and says how to resume with --skip", async () => {
@@ -234,7 +348,7 @@ Deno.test("pool apply runs one call and prints its result", async () => {
   assert.match(failed.stderr, /RangeError: negative input: -4/);
 
   const missing = await runCli(["apply", TASKS, "noSuchExport", "1"]);
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 2, "a wrong export name is a usage error");
   assert.match(missing.stderr, /noSuchExport/);
 });
 

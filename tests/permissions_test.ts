@@ -229,6 +229,22 @@ Deno.test(
   },
 );
 
+Deno.test("Pool throws one PermissionError naming --allow-read when it may not read its worker script", async () => {
+  const out = await runWith(
+    ["--no-config", `--allow-run=${Deno.execPath()}`],
+    `try {
+       new Pool(2);
+       console.log("created");
+     } catch (error) {
+       console.log(error.name, /--allow-read/.test(error.message), error.message.includes("workers/worker.ts"));
+     }
+     // Process workers need no read access of the parent: that pool still runs.
+     await using pool = new Pool({ size: 1, isolation: "process" });
+     console.log(await pool.apply((x: number) => x + 1, [1]));`,
+  );
+  assert.equal(out, "PermissionError true true\n2");
+});
+
 Deno.test("workerOptionsStatus() finds the flag in this project's deno.json", () => {
   // `deno test` here runs with the project's config, which sets "unstable": ["worker-options"].
   const status = workerOptionsStatus();

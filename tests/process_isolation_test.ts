@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Pool, TimeoutError, WorkerCrashError } from "../mod.ts";
+import { Pool, taskModule, TimeoutError, WorkerCrashError } from "../mod.ts";
+import { fixture } from "./_isolation.ts";
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const pidOf = () => Deno.pid;
@@ -176,3 +177,46 @@ Deno.test("Pool process isolation: a task that calls close() stops right there",
   await assert.rejects(Deno.stat(marker), Deno.errors.NotFound);
   assert.equal(await pool.apply((x: number) => x + 1, [1]), 2);
 });
+
+const stdoutWriter = taskModule<typeof import("./fixtures/stdout_writer.ts")>(
+  fixture("stdout_writer.ts"),
+);
+
+Deno.test(
+  "Pool process isolation: a task that writes text to fd 1 fails with WorkerCrashError, and the pool goes on",
+  async () => {
+    await using pool = new Pool({ size: 1, isolation: "process" });
+    const before = await pool.apply(pidOf);
+    const inline = async (a: number, b: number) => {
+      const { writeSync } = await import("node:fs");
+      writeSync(1, new TextEncoder().encode(`sum ${a + b}\n`));
+      return a + b;
+    };
+    const error = await pool.apply(inline, [5, 7]).catch((e) => e);
+    assert.ok(error instanceof WorkerCrashError, String(error));
+    assert.match(error.message, /wrote to its stdout outside the pool's frames/);
+    assert.match(error.message, /"sum 12\\n"/);
+    assert.match(error.message, /console\.log/);
+    assert.deepEqual(await survivors([before]), []);
+    // The next calls work, on a fresh worker, from a task module too.
+    assert.equal(await pool.apply((x: number) => x + 1, [1]), 2);
+    await assert.rejects(pool.apply(stdoutWriter.noisySum, [1, 2]), WorkerCrashError);
+    await assert.rejects(pool.apply(stdoutWriter.strayNewline), /"\\n"/);
+    assert.deepEqual(await pool.map((x: number) => x * 2, [1, 2, 3]), [2, 4, 6]);
+  },
+);
+
+Deno.test(
+  "Pool process isolation: a map whose items write to fd 1 fails with WorkerCrashError, and the pool goes on",
+  async () => {
+    await using pool = new Pool({ size: 2, isolation: "process" });
+    await assert.rejects(
+      pool.starmap(stdoutWriter.noisySum, [[1, 2], [3, 4], [5, 6], [7, 8]]),
+      WorkerCrashError,
+    );
+    assert.deepEqual(await pool.starmap((a: number, b: number) => a + b, [[1, 2], [3, 4]]), [
+      3,
+      7,
+    ]);
+  },
+);

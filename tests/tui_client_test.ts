@@ -71,6 +71,33 @@ Deno.test("followMonitor() feeds the dashboard from a real serveMonitor and reco
   }
 });
 
+Deno.test("followMonitor() says why it cannot connect, connection refused at the URL, while it retries", async () => {
+  // A port where nothing listens: taken, then given back.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  const url = `http://127.0.0.1:${port}/`;
+  const store = new DashboardStore({ status: "connecting", source: url });
+  const drops: string[] = [];
+  const stop = new AbortController();
+  const following = followMonitor(url, (action) => {
+    store.dispatch(action);
+    if (action.type === "connection" && action.connection.status === "disconnected") {
+      drops.push(action.connection.message ?? "");
+    }
+  }, { signal: stop.signal, minBackoffMs: 20, maxBackoffMs: 20 });
+  try {
+    // It keeps trying, and says why each time.
+    await eventually(() => drops.length >= 2, "two attempts");
+    for (const message of drops) {
+      assert.equal(message, `connection refused at ${url} (is the monitor running?)`);
+    }
+  } finally {
+    stop.abort();
+    await following;
+  }
+});
+
 Deno.test("followMonitor() sends the token and reports a refused one as a drop", async () => {
   await using pool = new Pool({ size: 1, name: "guarded" });
   await using monitor = serveMonitor(pool, { token: "letmein" });

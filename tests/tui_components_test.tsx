@@ -155,21 +155,30 @@ Deno.test("Dashboard before the first snapshot says it is waiting", () => {
   assert.match(text, /none yet/);
 });
 
-Deno.test("Header shows a dropped connection and the time to the next attempt", () => {
+Deno.test("Header shows why the connection dropped and the time to the next attempt", () => {
   const lines = frame(
     <Header
       pool={view().pool}
       connection={{
         status: "disconnected",
         source: "http://127.0.0.1:9/",
-        message: "Connection refused",
+        message: "connection refused at http://127.0.0.1:9/",
         retryAt: T0 + 2500,
       }}
       width={80}
       now={T0}
     />,
   );
-  assert.match(lines[0]!, /✗ disconnected, retrying in 3s$/);
+  assert.match(lines[0]!, /✗ connection refused at http:\/\/127\.0\.0\.1:9\/, retrying in 3s$/);
+  const unexplained = frame(
+    <Header
+      pool={null}
+      connection={{ status: "disconnected", source: "u", retryAt: T0 + 2500 }}
+      width={80}
+      now={T0}
+    />,
+  );
+  assert.match(unexplained[0]!, /✗ disconnected, retrying in 3s$/);
   const connecting = frame(
     <Header pool={null} connection={{ status: "connecting", source: "u" }} width={80} now={T0} />,
   );

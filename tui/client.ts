@@ -93,7 +93,7 @@ export async function followMonitor(
       }
     } catch (error) {
       if (signal.aborted) break;
-      reason = error instanceof Error ? error.message : String(error);
+      reason = connectFailure(error, url);
     }
     if (signal.aborted) break;
     dispatch({
@@ -108,6 +108,43 @@ export async function followMonitor(
     await sleep(backoff, signal);
     backoff = Math.min(maxBackoffMs, backoff * 2);
   }
+}
+
+/**
+ * Why a request to a monitor failed, in a few words: `fetch` says only "fetch failed"; the
+ * reason is in its cause (Deno 2.9: "… tcp connect error: Connection refused (os error 111)").
+ *
+ * @example
+ * ```ts
+ * import { connectFailure } from "./client.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const refused = new TypeError("fetch failed", {
+ *   cause: new Error("client error (Connect): tcp connect error: Connection refused (os error 111)"),
+ * });
+ * assert.equal(
+ *   connectFailure(refused, new URL("http://127.0.0.1:9/events")),
+ *   "connection refused at http://127.0.0.1:9/ (is the monitor running?)",
+ * );
+ * ```
+ */
+export function connectFailure(error: unknown, url: URL): string {
+  const messages: string[] = [];
+  for (let at: unknown = error; at instanceof Error && messages.length < 5; at = at.cause) {
+    messages.push(at.message);
+  }
+  const text = messages.join(": ");
+  const base = new URL("/", url).href;
+  if (/connection refused/i.test(text)) {
+    return `connection refused at ${base} (is the monitor running?)`;
+  }
+  if (/dns error|failed to lookup|name or service not known|no such host/i.test(text)) {
+    return `cannot find the host ${url.hostname}`;
+  }
+  if (/timed out/i.test(text)) return `timed out connecting to ${base}`;
+  if (/connection reset|broken pipe/i.test(text)) return `the connection to ${base} was reset`;
+  const innermost = messages.at(-1) ?? String(error);
+  return `cannot connect to ${base}: ${innermost}`;
 }
 
 /**

@@ -6,8 +6,9 @@
  * @module
  */
 
-import { type TaskFailure, toThrownData } from "../src/errors.ts";
+import { reasonOf, type TaskFailure, toThrownData } from "../src/errors.ts";
 import { Fifo } from "../src/_fifo.ts";
+import { type Owners, trackTimerOwners } from "./_timers.ts";
 import {
   CALL_MODES,
   type FromWorker,
@@ -41,12 +42,14 @@ const TIME_ORIGIN = performance.timeOrigin;
 /**
  * Turns every way a worker can die on its own — an uncaught error, an unhandled rejection,
  * `close()`, `Deno.exit()` — into `runtime.crash` first, so the pool fails exactly the task
- * that was running (and, for the last two, learns why).
+ * that was running (and, for the last two, learns why); and has timers carry the task that
+ * set them, so a leftover of a finished task is told apart (see ./_timers.ts).
  */
 export function interceptDeaths(
-  runtime: { crash(thrown: unknown): void },
+  runtime: { crash(thrown: unknown): void; readonly owners: Owners<WireTask> },
   closeName: string,
 ): void {
+  trackTimerOwners(runtime.owners);
   globalThis.addEventListener("error", (event) => {
     event.preventDefault();
     runtime.crash(event.error ?? new Error(event.message));
@@ -68,7 +71,11 @@ export function interceptDeaths(
 /** Creates the runtime; feed it every message from the pool with `receive`. */
 export function createRuntime(port: RuntimePort): {
   receive(message: ToWorker): void;
-  crash(thrown: unknown): void;
+  /** Ends the worker; `owner` is the task that scheduled the code that threw, if known. */
+  crash(thrown: unknown, owner?: WireTask | null): void;
+  readonly owners: Owners<WireTask>;
+  /** Marks slot 0 of `flags` while tasks run synchronously (see protocol's IN_TASK_SLOT). */
+  markTasksIn(flags: Int32Array): void;
 } {
   const functions = new Map<number, Promise<Loaded | TaskFailure>>();
   const loadedById = new Map<number, Loaded | TaskFailure>();
@@ -90,6 +97,14 @@ export function createRuntime(port: RuntimePort): {
   let init: Promise<void> = Promise.resolve();
   let initDone = true;
   let initFailure: TaskFailure | null = null;
+  /** The task running now (its promise pending, for an async one), or null between tasks. */
+  let current: WireTask | null = null;
+  const owners: Owners<WireTask> = {
+    owner: null,
+    thrown: (error, owner) => crash(error, owner),
+  };
+  /** 1 while `drain` runs: shared with the pool by a Web Worker, else private. */
+  let inTask: Int32Array<ArrayBufferLike> = new Int32Array(1);
 
   function flush(): void {
     if (outbox.length === 0 || closed) return;
@@ -110,7 +125,7 @@ export function createRuntime(port: RuntimePort): {
               thrown: toThrownData(
                 new TypeError(
                   `Cannot send the task's result as it cannot be structured-cloned: ${
-                    (error as Error).message
+                    reasonOf(error)
                   }`,
                 ),
               ),
@@ -127,6 +142,15 @@ export function createRuntime(port: RuntimePort): {
    * when that settles, so a lone task costs no extra turns of the event loop.
    */
   function drain(): void {
+    inTask[0] = 1;
+    try {
+      drainQueue();
+    } finally {
+      inTask[0] = 0;
+    }
+  }
+
+  function drainQueue(): void {
     running = true;
     if (!initDone) {
       init.then(drain);
@@ -158,25 +182,40 @@ export function createRuntime(port: RuntimePort): {
         continue;
       }
       let value: unknown;
+      let then: Then | null;
+      current = owners.owner = task;
       try {
         value = call(loaded.fn, task);
+        // Read here, once, as `await` would: a `then` getter that throws is the task's error.
+        then = thenOf(value);
       } catch (thrown) {
         finish(task.id, start, undefined, describeFailure(thrown, loaded));
         continue;
       }
-      if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
+      if (then !== null) {
         flush(); // do not hold finished results behind a task that waits
         const fn = loaded;
-        (value as PromiseLike<unknown>).then(
-          (result) => {
-            finish(task.id, start, result, null);
-            drain();
-          },
-          (thrown) => {
-            finish(task.id, start, undefined, describeFailure(thrown, fn));
-            drain();
-          },
-        );
+        try {
+          PROMISE_THEN.call(
+            // Any other thenable is adopted as `await` adopts it: a `then` that throws
+            // rejects, only its first call back counts, and never inside this loop.
+            then === PROMISE_THEN ? value : new Promise((resolve, reject) => {
+              then.call(value, resolve, reject);
+            }),
+            (result: unknown) => {
+              finish(task.id, start, result, null);
+              drain();
+            },
+            (thrown: unknown) => {
+              finish(task.id, start, undefined, describeFailure(thrown, fn));
+              drain();
+            },
+          );
+        } catch (thrown) {
+          // A promise whose `constructor` getter throws, say.
+          finish(task.id, start, undefined, describeFailure(thrown, loaded));
+          continue;
+        }
         return;
       }
       finish(task.id, start, value, null);
@@ -188,6 +227,7 @@ export function createRuntime(port: RuntimePort): {
 
   /** Records a task's outcome; sends results at each batch's end (and every few ms). */
   function finish(id: number, start: number, value: unknown, failed: TaskFailure | null): void {
+    current = null;
     let t1 = performance.now();
     if (failed === null) outbox.ok(id, start, t1 - t0, value);
     else outbox.fail(id, start, t1 - t0, failed);
@@ -212,13 +252,14 @@ export function createRuntime(port: RuntimePort): {
       functions.set(fnId, Promise.resolve(loaded));
       return;
     }
-    functions.set(
-      fnId,
-      loadModule(definition, moduleCache).then((loaded) => {
-        loadedById.set(fnId, loaded);
+    const loading: Promise<Loaded | TaskFailure> = loadModule(definition, moduleCache).then(
+      (loaded) => {
+        // Unless it was forgotten meanwhile (and maybe defined again).
+        if (functions.get(fnId) === loading) loadedById.set(fnId, loaded);
         return loaded;
-      }),
+      },
     );
+    functions.set(fnId, loading);
   }
 
   return {
@@ -273,21 +314,63 @@ export function createRuntime(port: RuntimePort): {
         case "cancel":
           for (const id of message.ids) cancelled.add(id);
           return;
+        case "forget":
+          for (const fnId of message.fnIds) {
+            functions.delete(fnId);
+            loadedById.delete(fnId);
+          }
+          return;
         default:
           message satisfies never;
       }
     },
-    crash(thrown: unknown): void {
-      if (closed) return;
-      flush();
-      closed = true;
-      try {
-        port.post({ type: "crash", thrown: toThrownData(thrown) });
-      } finally {
-        port.close();
-      }
+    markTasksIn(flags: Int32Array): void {
+      inTask = flags;
     },
+    crash,
+    owners,
   };
+
+  function crash(thrown: unknown, owner?: WireTask | null): void {
+    if (closed) return;
+    inTask[0] = 0; // ending on its own, not stuck
+    const running = current;
+    let reason = thrown;
+    if (owner && owner !== running) {
+      const loaded = loadedById.get(owner.fnId);
+      const name = (loaded && "fn" in loaded ? loaded.name : "") || "(anonymous)";
+      reason = new Error(
+        `A timer that task '${name}' (task ${owner.id}) left behind after it finished threw: ` +
+          `${thrown instanceof Error ? thrown.message : String(thrown)}`,
+        { cause: thrown },
+      );
+      // Its own call has long succeeded: this is where the user sees it.
+      console.error(`seed pool: ${(reason as Error).message}; its worker is replaced`, thrown);
+    }
+    flush();
+    closed = true;
+    try {
+      // Idle: no task was running, so the tasks this worker holds never started.
+      port.post(
+        running === null
+          ? { type: "crash", thrown: toThrownData(reason), idle: true }
+          : { type: "crash", thrown: toThrownData(reason) },
+      );
+    } finally {
+      port.close();
+    }
+  }
+}
+
+type Then = (this: unknown, onFulfilled: unknown, onRejected: unknown) => unknown;
+
+const PROMISE_THEN = Promise.prototype.then as Then;
+
+/** A result's `then` method when it is a thenable, else null; throws what reading it throws. */
+function thenOf(value: unknown): Then | null {
+  if (value === null || (typeof value !== "object" && typeof value !== "function")) return null;
+  const then = (value as { then?: unknown }).then;
+  return typeof then === "function" ? then as Then : null;
 }
 
 function call(fn: TaskFunction, task: WireTask): unknown {
@@ -344,8 +427,9 @@ const NOT_DEFINED = /^(?:(\S+) is not defined|Cannot access '([^']+)' before ini
 
 function describeFailure(thrown: unknown, loaded: Loaded): TaskFailure {
   const data = toThrownData(thrown);
-  if (loaded.inline && thrown instanceof ReferenceError) {
-    const match = NOT_DEFINED.exec(thrown.message);
+  // From the data, not the thrown value: reading that again might throw.
+  if (loaded.inline && data.kind === "error" && data.name === "ReferenceError") {
+    const match = NOT_DEFINED.exec(data.message);
     const variable = match?.[1] ?? match?.[2];
     if (variable !== undefined && !(variable in globalThis)) {
       return { as: "task", thrown: data, missingVariable: variable, functionName: loaded.name };
@@ -371,6 +455,16 @@ function compileInline(
   }
 }
 
+/**
+ * `import(url)` of a task module. Compiled by indirect eval because `deno publish` warns
+ * about every `import()` of a computed specifier (which it cannot rewrite) and has no way
+ * to silence it (denoland/deno#22594); a task module's URL is always absolute, so there is
+ * nothing to rewrite. Deno checks such an import's permissions as any other.
+ */
+const importByUrl = (0, eval)("(url) => import(url)") as (
+  url: string,
+) => Promise<Record<string, unknown>>;
+
 async function loadModule(
   definition: Extract<FunctionDefinition, { kind: "module" }>,
   moduleCache: Map<string, Promise<Record<string, unknown>>>,
@@ -381,7 +475,7 @@ async function loadModule(
     // `import.meta.main` guard) fails at once instead of starting pools in every worker.
     const flags = globalThis as Record<symbol, unknown>;
     flags[IMPORTING_TASK_MODULE] = true;
-    module = import(definition.url);
+    module = importByUrl(definition.url);
     module.finally(() => flags[IMPORTING_TASK_MODULE] = false).catch(() => {});
     moduleCache.set(definition.url, module);
   }
@@ -400,7 +494,7 @@ async function loadModule(
   } catch (error) {
     moduleCache.delete(definition.url); // a later task may find it fixed
     return failure(
-      new Error(`Cannot load task module ${definition.url}: ${(error as Error)?.message}`, {
+      new Error(`Cannot load task module ${definition.url}: ${reasonOf(error)}`, {
         cause: error,
       }),
       "task",

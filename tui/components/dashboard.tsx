@@ -105,9 +105,6 @@ export function Dashboard({ view, width, height, now, refreshMs, note = "" }: Da
         {view.sampledAt > 0 && view.time - view.sampledAt < 2 * TICK_MS
           ? " · busy: events sampled, totals exact"
           : ""}
-        {view.connection.status === "disconnected" && view.connection.message
-          ? ` · ${view.connection.message}`
-          : ""}
       </Text>
     </Box>
   );

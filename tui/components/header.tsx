@@ -74,7 +74,10 @@ export interface ConnectionBadgeProps {
   readonly now: number;
 }
 
-/** `● local demo`, `● connected`, `○ connecting…` or `✗ disconnected, retrying in 2s`. */
+/**
+ * `● local demo`, `● connected`, `○ connecting…`, or why it is disconnected:
+ * `✗ connection refused at http://127.0.0.1:9/ (is the monitor running?), retrying in 2s`.
+ */
 export function ConnectionBadge({ connection, now }: ConnectionBadgeProps) {
   switch (connection.status) {
     case "local":
@@ -87,7 +90,9 @@ export function ConnectionBadge({ connection, now }: ConnectionBadgeProps) {
       const wait = Math.max(0, (connection.retryAt ?? now) - now);
       return (
         <Text color="red">
-          ✗ disconnected, retrying{wait >= 1000 ? ` in ${Math.ceil(wait / 1000)}s` : "…"}
+          ✗ {connection.message ?? "disconnected"}, retrying{wait >= 1000
+            ? ` in ${Math.ceil(wait / 1000)}s`
+            : "…"}
         </Text>
       );
     }
