@@ -58,8 +58,10 @@ export function Header({ pool, connection, width, now }: HeaderProps) {
             <Text dimColor>failed</Text>{" "}
             <Text color={pool.failed > 0 ? "red" : "green"}>{count(pool.failed)}</Text>{"  "}
             <Text dimColor>cancelled</Text>{" "}
-            <Text color={pool.cancelled > 0 ? "yellow" : "green"}>{count(pool.cancelled)}</Text>
-            {"  "}<Text dimColor>tasks/s</Text> <Text bold>{rate(pool.throughput)}</Text>{"  "}
+            <Text color={pool.cancelled > 0 ? "yellow" : "green"}>
+              {count(pool.cancelled)}
+            </Text>{"  "}
+            <Text dimColor>tasks/s</Text> <Text bold>{rate(pool.throughput)}</Text>{"  "}
             <Text dimColor>queue</Text> <Text bold>{count(pool.queued)}</Text>{"  "}
             <Text dimColor>running</Text> <Text>{count(pool.running)}</Text>{"  "}
             <Text dimColor>util</Text> <Text>{percent(pool.utilization)}</Text>
