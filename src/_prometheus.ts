@@ -68,9 +68,13 @@ export class TaskHistograms {
   readonly wait = new LatencyHistogram();
   readonly run = new LatencyHistogram();
 
-  /** The `taskend` listener; tasks cancelled before reaching a worker have no run time. */
+  /**
+   * The `taskend` listener. Only tasks that ran to their end count: a stopped one's times
+   * say when it was stopped, not how long tasks wait or run (the cancelled counter has it).
+   */
   readonly onTaskEnd = (event: Event): void => {
     const detail = (event as CustomEvent<TaskEndDetail>).detail;
+    if (detail.cancelled) return;
     this.wait.observe(detail.waitMs);
     if (detail.workerId >= 0) this.run.observe(detail.runMs);
   };
@@ -96,11 +100,22 @@ export function renderMetrics(stats: PoolStats, histograms: TaskHistograms): str
   };
   const busy = stats.workers.filter((w) => w.state === "busy").length;
 
-  metric("seed_pool_tasks_completed_total", "counter", "Tasks that finished successfully.", [
-    [pool, stats.completed],
+  metric(
+    "seed_pool_tasks_completed_total",
+    "counter",
+    "Items (calls of the task function) that finished successfully.",
+    [[pool, stats.completed]],
+  );
+  metric("seed_pool_tasks_failed_total", "counter", "Items that failed.", [[pool, stats.failed]]);
+  metric(
+    "seed_pool_tasks_cancelled_total",
+    "counter",
+    "Items stopped before they finished (timeout, signal, terminate, a failure in their call).",
+    [[pool, stats.cancelled]],
+  );
+  metric("seed_pool_queue_depth", "gauge", "Tasks accepted and not started.", [
+    [pool, stats.queued],
   ]);
-  metric("seed_pool_tasks_failed_total", "counter", "Tasks that failed.", [[pool, stats.failed]]);
-  metric("seed_pool_queue_depth", "gauge", "Tasks waiting for a worker.", [[pool, stats.queued]]);
   metric("seed_pool_tasks_running", "gauge", "Tasks running on a worker.", [
     [pool, stats.running],
   ]);

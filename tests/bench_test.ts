@@ -25,7 +25,7 @@ Deno.test("bench/main.ts --quick runs every workload and prints a row for each",
   const stderr = new TextDecoder().decode(output.stderr);
   assert.equal(output.code, 0, `bench failed:\n${stdout}\n${stderr}`);
   const rows = stdout.split("\n").filter((line) => /^\| W\d /.test(line));
-  for (const id of ["W1", "W2", "W3", "W4", "W5", "W6"]) {
+  for (const id of ["W1", "W2", "W3", "W4", "W5", "W6", "W7"]) {
     const mine = rows.filter((row) => row.startsWith(`| ${id} `));
     assert.ok(mine.length > 0, `no ${id} row in:\n${stdout}`);
     // The floor of every workload must have been measured, whatever the pool can do yet.

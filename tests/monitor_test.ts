@@ -148,12 +148,14 @@ Deno.test("serveMonitor() serves Prometheus text at /metrics, labelled by pool n
   await pool.apply(() => {
     throw new Error("no");
   }).catch(() => {});
+  await pool.apply(() => new Promise(() => {}), [], { timeout: 1 }).catch(() => {});
   const text = await scrape();
 
   const label = 'pool="metrics \\"demo\\""';
   assert.match(text, /# TYPE seed_pool_tasks_completed_total counter/);
   assert.ok(text.includes(`seed_pool_tasks_completed_total{${label}} 5\n`), text);
   assert.ok(text.includes(`seed_pool_tasks_failed_total{${label}} 1\n`), text);
+  assert.ok(text.includes(`seed_pool_tasks_cancelled_total{${label}} 1\n`), text);
   assert.ok(text.includes(`seed_pool_queue_depth{${label}} 0\n`), text);
   for (
     const gauge of [

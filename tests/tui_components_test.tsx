@@ -69,6 +69,7 @@ function view(overrides: Partial<DashboardView> = {}): DashboardView {
       uptimeMs: 83_000,
       completed: 12_345,
       failed: 12,
+      cancelled: 4,
       queued: 3,
       running: 2,
       throughput: 14.2,
@@ -97,7 +98,10 @@ Deno.test("Dashboard fits 80×24 and shows header, workers, throughput, latency 
   const text = lines.join("\n");
   assert.match(lines[0]!, /seed pool · demo .*2 workers · worker isolation · up 1m 23s/);
   assert.match(lines[0]!, /● local demo$/);
-  assert.match(lines[1]!, /done 12,345 {2}failed 12 {2}tasks\/s 14\.2 {2}queue 3 {2}running 2/);
+  assert.match(
+    lines[1]!,
+    /done 12,345 {2}failed 12 {2}cancelled 4 {2}tasks\/s 14\.2 {2}queue 3 {2}running 2/,
+  );
   assert.match(text, /^ +1 busy +read=…\/tui +monteCarloPi +1,237 █/m);
   assert.match(text, /^ +2 idle +read=…\/tui +- +1,237 /m);
   assert.match(text, /─ throughput {2}14\.2 tasks\/s · queue 3 · last 60s/);

@@ -100,6 +100,30 @@ Deno.test("reduce() fills the header and worker rows from a snapshot", () => {
   assert.equal(state.view.workers[1]!.permissions, "none");
 });
 
+Deno.test("reduce() counts items of a chunk's taskend, and stopped tasks as cancelled", () => {
+  const chunk = (ok: boolean, items: number, cancelled = false): PoolEventRecord => ({
+    type: "taskend",
+    detail: {
+      taskId: items,
+      task: "work",
+      workerId: 1,
+      ok,
+      ...(!ok && { error: { name: cancelled ? "TimeoutError" : "TaskError", message: "" } }),
+      ...(cancelled && { cancelled: true }),
+      waitMs: 1,
+      runMs: 1,
+      items,
+      time: T0 + 5,
+    },
+  });
+  const state = run(
+    snapshot({ workers: [worker({ id: 1 })], completed: 0 }),
+    events(chunk(true, 250), chunk(false, 3), chunk(false, 7, true)),
+  );
+  const pool = state.view.pool!;
+  assert.deepEqual([pool.completed, pool.failed, pool.cancelled], [250, 3, 7]);
+});
+
 Deno.test("reduce() tracks current tasks, counts and errors from events between snapshots", () => {
   const state = run(
     snapshot({ workers: [worker({ id: 1 })], completed: 0 }),

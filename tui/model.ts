@@ -70,8 +70,10 @@ export interface PoolView {
   readonly isolation: Isolation;
   readonly state: PoolState;
   readonly uptimeMs: number;
+  /** Items finished well, failed, and stopped before they finished (see `PoolStats`). */
   readonly completed: number;
   readonly failed: number;
+  readonly cancelled: number;
   readonly queued: number;
   readonly running: number;
   /** Tasks/s over the pool's recent window. */
@@ -241,10 +243,12 @@ function reduceEvents(
       case "taskend": {
         const d = event.detail;
         if (pool) {
-          pool = d.ok ? { ...pool, completed: pool.completed + 1 } : {
-            ...pool,
-            failed: pool.failed + 1,
-          };
+          // Counted in items, as stats() counts them: a map chunk of n items is n.
+          pool = d.ok
+            ? { ...pool, completed: pool.completed + d.items }
+            : d.cancelled
+            ? { ...pool, cancelled: pool.cancelled + d.items }
+            : { ...pool, failed: pool.failed + d.items };
         }
         if (!d.ok) {
           newErrors.push({
@@ -383,6 +387,8 @@ function reduceSnapshot(previous: DashboardState, stats: PoolStats): DashboardSt
         uptimeMs: stats.uptimeMs,
         completed: stats.completed,
         failed: stats.failed,
+        // A monitor of an older pool has no such counter.
+        cancelled: stats.cancelled ?? 0,
         queued: stats.queued,
         running: stats.running,
         throughput: stats.throughput,

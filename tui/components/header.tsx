@@ -57,6 +57,10 @@ export function Header({ pool, connection, width, now }: HeaderProps) {
             <Text dimColor>done</Text> <Text color="green">{count(pool.completed)}</Text>{"  "}
             <Text dimColor>failed</Text>{" "}
             <Text color={pool.failed > 0 ? "red" : "green"}>{count(pool.failed)}</Text>{"  "}
+            <Text dimColor>cancelled</Text>{" "}
+            <Text color={pool.cancelled > 0 ? "yellow" : "green"}>
+              {count(pool.cancelled)}
+            </Text>{"  "}
             <Text dimColor>tasks/s</Text> <Text bold>{rate(pool.throughput)}</Text>{"  "}
             <Text dimColor>queue</Text> <Text bold>{count(pool.queued)}</Text>{"  "}
             <Text dimColor>running</Text> <Text>{count(pool.running)}</Text>{"  "}
