@@ -41,6 +41,9 @@ import { binaryBytes } from "./_payload.ts";
 import { MAX_TIMER_MS } from "./_timers.ts";
 import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
 
+/** Workers of a lane that may die in a row before they are ready, before its queue fails. */
+const MAX_FAILED_STARTS = 3;
+
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
 
@@ -212,6 +215,7 @@ export class Dispatcher {
   /** Queues a task; it is sent at the end of this synchronous run, or sooner. */
   enqueue(task: PendingTask): void {
     task.lane.queue.push(task);
+    task.lane.queued++;
     this.#queued++;
     if (this.#config.events.listening.taskqueued) {
       this.#config.events.emit("taskqueued", {
@@ -275,6 +279,7 @@ export class Dispatcher {
         task.state = "queued";
         task.worker = null;
         task.lane.queue.unshift(task);
+        task.lane.queued++;
         this.#queued++;
       }
     }
@@ -295,6 +300,10 @@ export class Dispatcher {
 
   #onWorkerDeath(worker: WorkerHandle, error: unknown, idle = false): void {
     if (worker.state === "exiting") return;
+    if (worker.state === "starting") {
+      this.#onFailedStart(worker, error);
+      return;
+    }
     // Died between tasks (a timer left behind threw): the head never started, so it goes
     // back to the queue with the rest, once (a second time it fails: no endless loop).
     const head = worker.inflight.peek();
@@ -321,6 +330,30 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * A worker died before it was ready, so it held no task: the task it would have run
+   * next fails in its place, as it would have on a worker sent tasks at once. Without that
+   * a worker that cannot start (a heap limit too small, a broken entry) would be replaced
+   * for ever while its lane waits. After {@link MAX_FAILED_STARTS} in a row, the lane's
+   * whole queue fails.
+   */
+  #onFailedStart(worker: WorkerHandle, error: unknown): void {
+    const lane = worker.lane;
+    this.#retire(worker, "crashed", false, error);
+    const why = `Worker ${worker.id} died while starting: ${messageOf(error)}`;
+    if (++lane.failedStarts >= MAX_FAILED_STARTS) {
+      this.#failQueued(lane, error);
+      return;
+    }
+    for (let task = lane.queue.peek(); task; task = lane.queue.peek()) {
+      lane.queue.shift();
+      if (task.state !== "queued") continue;
+      this.#failNeverSent(task, new WorkerCrashError(why, { cause: error }));
+      break;
+    }
+    if (this.#queued > 0) this.#scheduleDispatch();
+  }
+
   #onMessage(worker: WorkerHandle, message: FromWorker): void {
     if (isLoneResult(message)) {
       if (worker.state === "exiting") return;
@@ -334,6 +367,7 @@ export class Dispatcher {
         // may be free sooner.
         if (worker.state === "starting") {
           worker.state = "idle";
+          worker.lane.failedStarts = 0;
           if (this.#queued > 0) this.#scheduleDispatch();
           this.#wakeIfRoom();
         }
@@ -493,7 +527,7 @@ export class Dispatcher {
     // time is garbage the collector then has to sweep.
     for (let l = 0; l < this.#laneList.length; l++) {
       const lane = this.#laneList[l]!;
-      if (lane.queue.length === 0) continue;
+      if (lane.queued === 0) continue;
       this.#ensureWorkers(lane);
       const workers = lane.workers;
       let accepting = 0;
@@ -514,10 +548,10 @@ export class Dispatcher {
     for (let i = 0; i < lane.workers.length; i++) {
       if (lane.workers[i]!.inflight.length === 0) idle++;
     }
-    let wanted = Math.min(this.#queued, lane.queue.length) - idle;
+    let wanted = lane.queued - idle;
     while (wanted > 0) {
       // A slot freed for a starving lane is kept for it, while it still has work.
-      if (this.#slotReservedFor !== null && this.#slotReservedFor.queue.length === 0) {
+      if (this.#slotReservedFor !== null && this.#slotReservedFor.queued === 0) {
         this.#slotReservedFor = null;
       }
       const reserved = this.#slotReservedFor !== null && this.#slotReservedFor !== lane ? 1 : 0;
@@ -542,7 +576,7 @@ export class Dispatcher {
    */
   #freeSlotFor(lane: Lane): boolean {
     for (const other of this.#laneList) {
-      if (other === lane || other.queue.length > 0) continue;
+      if (other === lane || other.queued > 0) continue;
       for (const worker of other.workers) {
         if (worker.state === "idle" && worker.inflight.length === 0) {
           this.#retire(worker, "rebalanced");
@@ -552,7 +586,7 @@ export class Dispatcher {
     }
     let busyLanes = 0;
     for (const other of this.#laneList) {
-      if (other.queue.length > 0 || other.workers.length > 0) busyLanes++;
+      if (other.queued > 0 || other.workers.length > 0) busyLanes++;
     }
     const fairShare = Math.max(1, Math.floor(this.#config.size / Math.max(busyLanes, 1)));
     if (lane.workers.length >= fairShare) return false;
@@ -583,7 +617,7 @@ export class Dispatcher {
    * then travel many to a message, and the worker is never idle between them.
    */
   #fill(worker: WorkerHandle, lane: Lane, workersInLane: number): void {
-    let share = Math.ceil(lane.queue.length / workersInLane);
+    let share = Math.ceil(lane.queued / workersInLane);
     // Several messages rather than one big one: the worker sends each batch's results as
     // it ends, so it is never idle while the pool reads results and sends the next.
     while (share > 0 && lane.queue.length > 0) {
@@ -699,6 +733,7 @@ export class Dispatcher {
       worker.heldMs += task.peakMs;
     }
     this.#queued -= batch.length;
+    batch[0]!.lane.queued -= batch.length;
     worker.sent += batch.length;
     if (worker.state === "idle") worker.state = "busy";
     if (wasIdle) this.#markStarted(worker);
@@ -729,6 +764,7 @@ export class Dispatcher {
   /** Fails a task that never reached a worker: counted, with its `taskend`, then its job. */
   #failNeverSent(task: PendingTask, error: unknown): void {
     task.state = "done";
+    task.lane.queued--;
     this.#queued--;
     const now = wallClock();
     this.#config.recorder.record(false, Math.max(0, now - task.queuedAt), 0, task.items);
@@ -769,6 +805,7 @@ export class Dispatcher {
 
   #dropQueued(task: PendingTask, reason: unknown): void {
     task.state = "done";
+    task.lane.queued--;
     this.#queued--;
     this.#config.recorder.cancelled += task.items;
     if (this.#config.events.listening.taskend) {

@@ -581,7 +581,12 @@ export class StreamJob<R> implements Job, AsyncIterableIterator<R> {
           chunk.push(step.value);
           if (this.maxChunkBytes !== Infinity) bytes += valueBytes(step.value);
         }
-        if (this.#stopped) return;
+        if (this.#stopped || this.#hasTaskError) return;
+        // An async input's pull may have let other calls take the room seen before it.
+        while (chunk.length > 0 && !this.host.queueRoom()) {
+          await new Promise<void>((resolve) => this.host.onQueueRoom(resolve));
+          if (this.#stopped || this.#hasTaskError) return;
+        }
         if (chunk.length > 0) {
           this.#pulledItems += chunk.length;
           let task: PendingTask;

@@ -56,9 +56,14 @@ export interface PendingTask {
 
 /** The tasks and workers of one permission set. */
 export class Lane {
+  /** Tasks in the order they came; cancelled ones stay until the dispatcher passes them. */
   readonly queue = new Fifo<PendingTask>();
+  /** Tasks of this lane in the state "queued": what its queue holds that still counts. */
+  queued = 0;
   /** An array, not a Set: the dispatcher walks it on every dispatch, allocating nothing. */
   readonly workers: WorkerHandle[] = [];
+  /** Workers of this lane that died in a row before they were ready. */
+  failedStarts = 0;
   constructor(
     readonly key: PermissionsKey,
     /** `undefined` for the pool's default set, which passes no permission option. */

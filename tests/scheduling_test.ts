@@ -248,6 +248,19 @@ for (const isolation of ISOLATIONS) {
       assert.deepEqual(out, [1, 4, 9, 16, 25, 36]);
     },
   );
+  Deno.test(
+    named(
+      "Pool frees the slot of a worker started for a task that was stopped before it was ready",
+      isolation,
+    ),
+    async () => {
+      await using pool = new Pool({ size: 1, isolation });
+      // Stopped long before its worker can be ready: the "none" worker starts for nothing.
+      await pool.apply(math.square, [2], { permissions: "none", timeout: 1 }).catch(() => {});
+      // Used to hang: the idle "none" worker kept the only slot, its lane counted as busy.
+      assert.equal(await pool.apply(math.square, [3], { timeout: 20_000 }), 9);
+    },
+  );
 }
 
 Deno.test("Pool.imap() keeps an explicit chunksize in steady state", async () => {
@@ -274,3 +287,15 @@ Deno.test("Pool crash of a worker fails only the task it ran, even with tasks he
 function* range(n: number) {
   for (let i = 0; i < n; i++) yield i;
 }
+
+Deno.test("Pool fails a task per worker that dies while starting, then the lane's queue, never respawning for ever", async () => {
+  // A 1 MiB heap: every worker process dies before it is ready.
+  await using pool = new Pool({ size: 1, isolation: "process", memoryLimitMb: 1 });
+  let spawns = 0;
+  pool.addEventListener("workerspawn", () => spawns++);
+  const calls = [1, 2, 3, 4, 5].map((x) => pool.apply(math.square, [x]));
+  for (const call of calls) {
+    await assert.rejects(call, (e) => e instanceof WorkerCrashError && /start/.test(e.message));
+  }
+  assert.equal(spawns, 3);
+});
