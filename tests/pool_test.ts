@@ -480,18 +480,29 @@ for (const isolation of ISOLATIONS) {
         out.push(x as number);
       }
       assert.deepEqual(out.sort(), [1, 2, 3, 4, 5]);
-      const order: number[] = [];
-      const delays = [80, 1];
+      // No clock: the slow item finishes only once the consumer has received a result (it
+      // marks a file), so completion order is quick, then slow, however loaded the machine.
+      const received = await Deno.makeTempFile();
+      const order: string[] = [];
       for await (
         const x of pool.imapUnordered(
-          (ms: number) => new Promise<number>((r) => setTimeout(() => r(ms), ms)),
-          delays,
+          async ([kind, file]: readonly [string, string]) => {
+            if (kind === "quick") return kind;
+            const until = Date.now() + 20_000;
+            while (Date.now() < until && Deno.readTextFileSync(file) === "") {
+              await new Promise((r) => setTimeout(r, 2));
+            }
+            return Deno.readTextFileSync(file) === "" ? "gave up" : kind;
+          },
+          [["slow", received], ["quick", received]] as const,
           { chunksize: 1 },
         )
       ) {
         order.push(x);
+        await Deno.writeTextFile(received, ".", { append: true });
       }
-      assert.deepEqual(order, [1, 80]);
+      await Deno.remove(received);
+      assert.deepEqual(order, ["quick", "slow"]);
     },
   );
 

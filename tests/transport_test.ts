@@ -18,8 +18,8 @@ Deno.test(
   async () => {
     const { report, stderr } = await runStopped("runaway");
     assert.deepEqual(report, {
-      first: "TimeoutError",
-      second: "TimeoutError",
+      first: "AbortError",
+      second: "AbortError",
       afterSecond: 1,
       still: 2,
       third: "AbortError",
