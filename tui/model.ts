@@ -7,8 +7,7 @@
  */
 
 import type { MonitorMessage, PoolEventRecord } from "../monitor.ts";
-import type { Isolation, WorkerState } from "../src/events.ts";
-import type { LatencySummary, PoolState, PoolStats } from "../src/stats.ts";
+import type { Isolation, LatencySummary, PoolState, PoolStats, WorkerState } from "../mod.ts";
 
 /** One lane tick: a cell of a worker's history and one sample of the throughput sparkline. */
 export const TICK_MS = 1000;
