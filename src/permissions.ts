@@ -32,8 +32,12 @@ export type PermissionName = typeof PERMISSION_NAMES[number];
  *
  * @example
  * ```ts
- * import type { Permissions } from "@seed/pool";
+ * import { type Permissions, permissionsKey } from "@seed/pool";
+ * import assert from "node:assert/strict";
+ *
  * const readData: Permissions = { read: ["./data"], net: false };
+ * // Equal sets, however written, share one key (and so one lane of workers).
+ * assert.equal(permissionsKey(readData), permissionsKey({ net: false, read: ["./data"] }));
  * ```
  */
 export type Permissions =
@@ -276,8 +280,12 @@ let cachedStatus: WorkerOptionsStatus | undefined;
  * ```ts
  * import { workerOptionsStatus } from "./permissions.ts";
  *
+ * import assert from "node:assert/strict";
+ *
+ * // e.g. "enabled", "deno.json at /app/deno.json"
  * const { state, evidence } = workerOptionsStatus();
- * console.log(state, evidence); // e.g. "enabled", "deno.json at /app/deno.json"
+ * assert.ok(["enabled", "missing", "unknown"].includes(state));
+ * assert.equal(typeof evidence, "string");
  * ```
  */
 export function workerOptionsStatus(): WorkerOptionsStatus {
@@ -297,8 +305,10 @@ export function workerOptionsStatus(): WorkerOptionsStatus {
  * @example
  * ```ts
  * import { assertWorkerOptionsEnabled } from "./permissions.ts";
+ * import assert from "node:assert/strict";
  *
- * assertWorkerOptionsEnabled(); // this project's deno.json sets "unstable": ["worker-options"]
+ * // this project's deno.json sets "unstable": ["worker-options"]
+ * assert.doesNotThrow(() => assertWorkerOptionsEnabled());
  * ```
  */
 export function assertWorkerOptionsEnabled(): void {

@@ -33,11 +33,16 @@ export interface JobHost {
  *
  * @example
  * ```ts
- * import type { ResultState } from "@seed/pool";
+ * import { AsyncResult, type ResultState } from "@seed/pool";
  * import assert from "node:assert/strict";
  *
- * const states: ResultState[] = ["pending", "fulfilled", "rejected"];
- * assert.equal(states.length, 3);
+ * // An AsyncResult reads its source's state each time it is asked.
+ * const source = { state: "pending" as ResultState, promise: Promise.resolve(1) };
+ * const result = new AsyncResult(source);
+ * assert.equal(result.ready(), false);
+ * source.state = "rejected";
+ * assert.equal(result.ready(), true);
+ * assert.equal(result.successful(), false);
  * ```
  */
 export type ResultState = "pending" | "fulfilled" | "rejected";

@@ -79,3 +79,27 @@ Deno.test("house: cli/ and tui/ import the public entry points, never src/", () 
   const intoSrc = offending(["cli", "tui"], (path) => !path.startsWith("src/"));
   assert.deepEqual(intoSrc, [], "apps must import mod.ts or monitor.ts instead");
 });
+
+/** `file:line` of every JSDoc example under `dirs` that runs but asserts nothing. */
+function examplesWithoutAssert(paths: readonly string[]): string[] {
+  const found: string[] = [];
+  for (const path of paths) {
+    const files = path.endsWith(".ts") ? [join(ROOT, path)] : sourceFiles(path);
+    for (const file of files) {
+      const source = Deno.readTextFileSync(file);
+      for (const match of source.matchAll(/```(?:ts|tsx)([^\n]*)\n([\s\S]*?)```/g)) {
+        const ignored = /\bignore\b/.test(match[1]!);
+        if (!ignored && !/\bassert\b/.test(match[2]!)) {
+          const line = source.slice(0, match.index).split("\n").length;
+          found.push(`${relative(ROOT, file)}:${line}`);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+Deno.test("house: every JSDoc example that runs asserts something", () => {
+  const silent = examplesWithoutAssert(["mod.ts", "monitor.ts", "src", "workers", "cli", "tui"]);
+  assert.deepEqual(silent, [], "an example should check what it shows, not print it");
+});
