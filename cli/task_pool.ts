@@ -74,7 +74,7 @@ export interface TaskPoolOptions {
  */
 export function createTaskPool(options: TaskPoolOptions): { pool: Pool; task: TaskRef } {
   // Named before the pool starts a worker: the pool then starts its scoped workers with the
-  // module in their start-up graph (see src/_task_modules.ts).
+  // module in their start-up graph (see src/transport/_task_modules.ts).
   const refs = taskModule<Record<string, (...args: unknown[]) => unknown>>(options.moduleUrl);
   const pool = new Pool({
     size: options.jobs,

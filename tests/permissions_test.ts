@@ -5,7 +5,7 @@ import {
   canonicalPermissions,
   permissionFlags,
   workerOptionsStatus,
-} from "../src/permissions.ts";
+} from "../src/permissions/descriptor.ts";
 import { fixture, ISOLATIONS, named } from "./_isolation.ts";
 
 const math = taskModule<typeof import("./fixtures/math.ts")>(fixture("math.ts"));

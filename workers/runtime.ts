@@ -6,8 +6,8 @@
  * @module
  */
 
-import { reasonOf, type TaskFailure, toThrownData } from "../src/errors.ts";
-import { Fifo } from "../src/_fifo.ts";
+import { reasonOf, type TaskFailure, toThrownData } from "../src/core/errors.ts";
+import { Fifo } from "../src/util/_fifo.ts";
 import { type Owners, trackTimerOwners } from "./_timers.ts";
 import {
   CALL_MODES,
@@ -19,7 +19,7 @@ import {
   type ToWorker,
   type WireResults,
   type WireTask,
-} from "../src/protocol.ts";
+} from "../src/wire/protocol.ts";
 
 /** How the runtime talks to the pool. */
 export interface RuntimePort {

@@ -6,7 +6,7 @@
  */
 
 import type { Isolation, WorkerState } from "./events.ts";
-import type { PermissionsKey } from "./permissions.ts";
+import type { PermissionsKey } from "../permissions/descriptor.ts";
 
 /** p50/p95/p99 of a latency, in ms, over the most recent tasks (0 when there were none). */
 export interface LatencySummary {

@@ -15,14 +15,14 @@ import {
   WorkerCrashError,
 } from "./errors.ts";
 import type { Isolation, PoolEventMap, PoolEventType, WorkerExitReason } from "./events.ts";
-import type { CanonicalPermissions } from "./permissions.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
   type CallMode,
   type FromWorker,
   type FunctionDefinition,
   isLoneResult,
   type WireResults,
-} from "./protocol.ts";
+} from "../wire/protocol.ts";
 import {
   BATCH_TARGET_MS,
   type Job,
@@ -35,11 +35,11 @@ import {
 } from "./scheduler.ts";
 import { type StatsRecorder, wallClock, type WorkerStats } from "./stats.ts";
 import { taskName } from "./task.ts";
-import type { TransportFactory } from "./transport.ts";
+import type { TransportFactory } from "../transport/web_worker.ts";
 import { WorkerHandle } from "./worker_handle.ts";
-import { binaryBytes } from "./_payload.ts";
-import { MAX_TIMER_MS } from "./_timers.ts";
-import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
+import { binaryBytes } from "../wire/_payload.ts";
+import { MAX_TIMER_MS } from "../util/_timers.ts";
+import { mayRead, rememberTaskModule, TASK_MODULES } from "../transport/_task_modules.ts";
 
 /** Workers of a lane that may die in a row before they are ready, before its queue fails. */
 const MAX_FAILED_STARTS = 3;
@@ -684,7 +684,7 @@ export class Dispatcher {
 
   /**
    * Whether a worker can import the task's module: it has the function already, the module
-   * is in its start-up graph, or it may read the file itself (see src/_task_modules.ts).
+   * is in its start-up graph, or it may read the file itself (see src/transport/_task_modules.ts).
    */
   #canLoad(worker: WorkerHandle, task: PendingTask): boolean {
     const definition = task.definition;

@@ -15,8 +15,8 @@ import {
   canonicalPermissions,
   type Permissions,
   permissionsKey,
-} from "./permissions.ts";
-import type { CallMode } from "./protocol.ts";
+} from "../permissions/descriptor.ts";
+import type { CallMode } from "../wire/protocol.ts";
 import {
   ApplyJob,
   AsyncResult,
@@ -28,15 +28,15 @@ import {
 import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./scheduler.ts";
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
-import { processTransport } from "./process_transport.ts";
+import { processTransport } from "../transport/process.ts";
 import {
   assertWorkerEntryReadable,
   type TransportFactory,
   webWorkerTransports,
-} from "./transport.ts";
-import { binaryBytes, collect, transfersIn } from "./_payload.ts";
+} from "../transport/web_worker.ts";
+import { binaryBytes, collect, transfersIn } from "../wire/_payload.ts";
 import { SlotList } from "./_slots.ts";
-import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
+import { clearLongTimeout, setLongTimeout } from "../util/_timers.ts";
 import {
   type CallMethod,
   checkArgumentLists,

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { Fifo } from "./_fifo.ts";
-import type { CanonicalPermissions, PermissionsKey } from "./permissions.ts";
-import type { CallMode, FunctionDefinition } from "./protocol.ts";
+import { Fifo } from "../util/_fifo.ts";
+import type { CanonicalPermissions, PermissionsKey } from "../permissions/descriptor.ts";
+import type { CallMode, FunctionDefinition } from "../wire/protocol.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 
 /** What a job (one call: an apply, a map, an imap) does with its tasks' outcomes. */
@@ -106,7 +106,7 @@ export class RunTimeEstimates {
   observe(fnId: number, runMs: number, items: number): void {
     const sample = runMs / Math.max(items, 1);
     const previous = this.#perItemMs.get(fnId);
-    // Bounded as the definitions are (src/task.ts): the oldest function is forgotten.
+    // Bounded as the definitions are (src/core/task.ts): the oldest function is forgotten.
     if (previous === undefined && this.#perItemMs.size >= 4096) {
       this.#perItemMs.delete(this.#perItemMs.keys().next().value!);
     }

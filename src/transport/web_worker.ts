@@ -7,8 +7,8 @@
  */
 
 import { entryWithModules } from "./_task_modules.ts";
-import { PermissionError } from "./errors.ts";
-import type { CanonicalPermissions } from "./permissions.ts";
+import { PermissionError } from "../core/errors.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
   type FromWorker,
   HEARTBEAT_MS,
@@ -16,7 +16,7 @@ import {
   IN_TASK_SLOT,
   SHARED_BYTES,
   type ToWorker,
-} from "./protocol.ts";
+} from "../wire/protocol.ts";
 
 /** What a transport tells the pool. */
 export interface TransportListener {
@@ -45,7 +45,7 @@ export interface TransportOptions {
   readonly memoryLimitMb: number | undefined;
   /**
    * Task modules the worker cannot read itself, to put in its start-up graph (see
-   * src/_task_modules.ts).
+   * src/transport/_task_modules.ts).
    */
   readonly modules: readonly string[];
   readonly listener: TransportListener;
@@ -54,7 +54,7 @@ export interface TransportOptions {
 /** Creates a transport to a new worker. */
 export type TransportFactory = (options: TransportOptions) => Transport;
 
-const WORKER_URL = new URL("../workers/worker.ts", import.meta.url);
+const WORKER_URL = new URL("../../workers/worker.ts", import.meta.url);
 
 /**
  * How long a stopped worker may go on running synchronous code before the pool says that

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { PermissionsKey } from "./permissions.ts";
+import type { PermissionsKey } from "../permissions/descriptor.ts";
 
 /** Whether a worker is a Web Worker thread or a Deno subprocess. */
 export type Isolation = "worker" | "process";

@@ -1,4 +1,4 @@
-import { describe, PermissionError } from "./errors.ts";
+import { describe, PermissionError } from "../core/errors.ts";
 
 /**
  * Permission policy in one place: Deno's worker permission descriptor, checked, turned into
@@ -169,7 +169,7 @@ function parentHasAll(name: PermissionName): boolean {
  *
  * @example
  * ```ts
- * import { assertPermissionsGrantable, canonicalPermissions } from "./permissions.ts";
+ * import { assertPermissionsGrantable, canonicalPermissions } from "./descriptor.ts";
  * import assert from "node:assert/strict";
  *
  * assertPermissionsGrantable(canonicalPermissions("none")); // nothing asked: always fits
@@ -214,7 +214,7 @@ export function assertPermissionsGrantable(permissions: CanonicalPermissions): v
  *
  * @example
  * ```ts
- * import { permissionFlags } from "./permissions.ts";
+ * import { permissionFlags } from "./descriptor.ts";
  * import assert from "node:assert/strict";
  *
  * const flags = permissionFlags({
@@ -278,7 +278,7 @@ let cachedStatus: WorkerOptionsStatus | undefined;
  *
  * @example
  * ```ts
- * import { workerOptionsStatus } from "./permissions.ts";
+ * import { workerOptionsStatus } from "./descriptor.ts";
  *
  * import assert from "node:assert/strict";
  *
@@ -304,7 +304,7 @@ export function workerOptionsStatus(): WorkerOptionsStatus {
  *
  * @example
  * ```ts
- * import { assertWorkerOptionsEnabled } from "./permissions.ts";
+ * import { assertWorkerOptionsEnabled } from "./descriptor.ts";
  * import assert from "node:assert/strict";
  *
  * // this project's deno.json sets "unstable": ["worker-options"]

@@ -7,10 +7,10 @@
  * @module
  */
 
-import { Fifo } from "./_fifo.ts";
-import { valueBytes } from "./_payload.ts";
+import { Fifo } from "../util/_fifo.ts";
+import { valueBytes } from "../wire/_payload.ts";
 import { TimeoutError } from "./errors.ts";
-import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
+import { clearLongTimeout, setLongTimeout } from "../util/_timers.ts";
 import type { Job, PendingTask } from "./scheduler.ts";
 
 /** What a job needs from the pool. */
