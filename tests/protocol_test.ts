@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Pool } from "../mod.ts";
 import { type FromWorker, isLoneTask, type ToWorker } from "../src/wire/protocol.ts";
-import type { TransportFactory } from "../src/transport/web_worker.ts";
+import type { TransportFactory } from "../src/transport/transport.ts";
 import { createRuntime } from "../workers/runtime.ts";
 
 /** A runtime on a port that clones each message as postMessage would, keeping them. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { reasonOf, type TaskFailure, toThrownData } from "../src/core/errors.ts";
+import { reasonOf, type TaskFailure, toThrownData } from "../src/wire/thrown.ts";
 import { Fifo } from "../src/util/_fifo.ts";
 import { type Owners, trackTimerOwners } from "./_timers.ts";
 import {

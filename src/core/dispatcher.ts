@@ -7,13 +7,8 @@
  * @module
  */
 
-import {
-  type PoolClosedError,
-  QueueFullError,
-  type TaskFailure,
-  toCallerError,
-  WorkerCrashError,
-} from "./errors.ts";
+import { type PoolClosedError, QueueFullError, toCallerError, WorkerCrashError } from "./errors.ts";
+import type { TaskFailure } from "../wire/thrown.ts";
 import type { Isolation, PoolEventMap, PoolEventType, WorkerExitReason } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
@@ -35,7 +30,7 @@ import {
 } from "./scheduler.ts";
 import { type StatsRecorder, wallClock, type WorkerStats } from "./stats.ts";
 import { taskName } from "./task.ts";
-import type { TransportFactory } from "../transport/web_worker.ts";
+import type { TransportFactory } from "../transport/transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
 import { binaryBytes } from "../wire/_payload.ts";
 import { MAX_TIMER_MS } from "../util/_timers.ts";

@@ -6,16 +6,17 @@
  */
 
 import { Dispatcher } from "./dispatcher.ts";
-import { describe, PoolClosedError, TimeoutError } from "./errors.ts";
+import { PoolClosedError, TimeoutError } from "./errors.ts";
+import { describe } from "../util/_describe.ts";
 import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
 import {
   assertPermissionsGrantable,
-  assertWorkerOptionsEnabled,
   type CanonicalPermissions,
   canonicalPermissions,
   type Permissions,
   permissionsKey,
 } from "../permissions/descriptor.ts";
+import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
 import type { CallMode } from "../wire/protocol.ts";
 import {
   ApplyJob,
@@ -29,11 +30,8 @@ import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./schedu
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
 import { processTransport } from "../transport/process.ts";
-import {
-  assertWorkerEntryReadable,
-  type TransportFactory,
-  webWorkerTransports,
-} from "../transport/web_worker.ts";
+import type { TransportFactory } from "../transport/transport.ts";
+import { assertWorkerEntryReadable, webWorkerTransports } from "../transport/web_worker.ts";
 import { binaryBytes, collect, transfersIn } from "../wire/_payload.ts";
 import { SlotList } from "./_slots.ts";
 import { clearLongTimeout, setLongTimeout } from "../util/_timers.ts";

@@ -27,13 +27,11 @@ import { FrameDecoder, FrameWriter } from "../wire/_frames.ts";
 import { cacheStartupGraph, importPlan } from "./_process_imports.ts";
 import { entryWithModules } from "./_task_modules.ts";
 import { PermissionError } from "../core/errors.ts";
-import {
-  type CanonicalPermissions,
-  configFileInUse,
-  permissionFlags,
-} from "../permissions/descriptor.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
+import { configFileInUse } from "../permissions/deno_config.ts";
+import { permissionFlags } from "../permissions/flags.ts";
 import { type FromWorker, isLoneResult, type ToWorker } from "../wire/protocol.ts";
-import type { Transport, TransportFactory, TransportOptions } from "./web_worker.ts";
+import type { Transport, TransportFactory, TransportOptions } from "./transport.ts";
 
 const ENTRY_URL = new URL("../../workers/process.ts", import.meta.url).href;
 

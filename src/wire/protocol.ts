@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskFailure, ThrownData } from "../core/errors.ts";
+import type { TaskFailure, ThrownData } from "./thrown.ts";
 
 /** How a task's function is found in the worker: compiled from source, or imported. */
 export type FunctionDefinition =
