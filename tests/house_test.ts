@@ -103,3 +103,10 @@ Deno.test("house: every JSDoc example that runs asserts something", () => {
   const silent = examplesWithoutAssert(["mod.ts", "monitor.ts", "src", "workers", "cli", "tui"]);
   assert.deepEqual(silent, [], "an example should check what it shows, not print it");
 });
+
+Deno.test("house: workers/ imports only the wire layer and small shared helpers of src/", () => {
+  const allowed = (path: string) =>
+    !path.startsWith("src/") || path.startsWith("src/wire/") || path.startsWith("src/util/");
+  const outside = offending(["workers"], allowed);
+  assert.deepEqual(outside, [], "a worker must not load the pool's core, transports or monitor");
+});
