@@ -18,14 +18,9 @@ import {
 } from "../permissions/descriptor.ts";
 import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
 import type { CallMode } from "../wire/protocol.ts";
-import {
-  ApplyJob,
-  AsyncResult,
-  type JobHost,
-  MapJob,
-  type ResultCallbacks,
-  StreamJob,
-} from "./results.ts";
+import { ApplyJob, type JobHost, MapJob } from "./jobs.ts";
+import { StreamJob } from "./stream_job.ts";
+import { AsyncResult, type ResultCallbacks } from "./results.ts";
 import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./scheduler.ts";
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
