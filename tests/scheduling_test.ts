@@ -250,6 +250,28 @@ for (const isolation of ISOLATIONS) {
   );
   Deno.test(
     named(
+      "Pool gives the slot of a worker whose only task could not be sent to another lane",
+      isolation,
+    ),
+    async () => {
+      // Found by the model test: the scoped task fails to send once its worker is ready,
+      // and nothing then woke the default lane, waiting for that worker's slot.
+      await using pool = new Pool({ size: 1, isolation });
+      const unsendable = pool.apply((x: unknown) => x, [Symbol("no")], { permissions: "none" });
+      // Stopped as it starts: its worker goes, and the slot passes to the scoped lane.
+      const controller = new AbortController();
+      pool.addEventListener("taskstart", () => controller.abort(), { once: true });
+      const stopped = pool.apply(math.square, [3], { signal: controller.signal })
+        .then(() => "ran", (e) => (e as Error).name);
+      const waiting = pool.apply(math.square, [4], { timeout: 20_000 });
+      await assert.rejects(unsendable, TypeError);
+      assert.equal(await stopped, "AbortError");
+      assert.equal(await waiting, 16);
+    },
+  );
+
+  Deno.test(
+    named(
       "Pool frees the slot of a worker started for a task that was stopped before it was ready",
       isolation,
     ),

@@ -765,6 +765,8 @@ export class Dispatcher {
     this.#config.recorder.record(false, Math.max(0, now - task.queuedAt), 0, task.items);
     this.#emitTaskEnd(task, -1, false, error, 0, now);
     task.job.fail(task, error);
+    // The worker meant for it may be idle now, and so free for another lane's queued work.
+    if (this.#queued > 0) this.#scheduleDispatch();
   }
 
   /**
