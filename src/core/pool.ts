@@ -17,7 +17,7 @@ import {
   permissionsKey,
 } from "../permissions/descriptor.ts";
 import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
-import type { CallMode } from "../wire/protocol.ts";
+import type { CallMode, FunctionDefinition } from "../wire/protocol.ts";
 import { ApplyJob, type JobHost, MapJob } from "./jobs.ts";
 import { StreamJob } from "./stream_job.ts";
 import { AsyncResult, type ResultCallbacks } from "./results.ts";
@@ -146,6 +146,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #jobs = new SlotList<Job>();
   readonly #jobCleanups = new Map<Job, () => void>();
   readonly #functions = new FunctionTable();
+  /** What {@link #prepare} resolved for the call being made; read at once by the caller. */
+  readonly #prepared: { definition: FunctionDefinition; lane: Lane } = {
+    definition: undefined as unknown as FunctionDefinition,
+    lane: undefined as unknown as Lane,
+  };
   readonly #estimates = new RunTimeEstimates();
   readonly #recorder: StatsRecorder;
   readonly #listening: Record<PoolEventType, number> = {
@@ -681,6 +686,38 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   // ---- calls -------------------------------------------------------------------------
 
+  /**
+   * Checks a call and resolves what its tasks need, the same way for every method: the
+   * pool runs, the input is an argument list (`"args"`) or an iterable, the options are
+   * known, the function can travel; then the lane of its permissions. Returns the input
+   * (`undefined` args become `[]`, a string an iterator); the function's definition and
+   * the lane are left in {@link #prepared}, read at once: no object per call.
+   */
+  #prepare(
+    method: CallMethod,
+    fn: unknown,
+    input: unknown,
+    kind: "args" | "iterable",
+    options: CallOptions | undefined,
+  ): unknown {
+    this.#assertRunning(method);
+    if (kind === "iterable") input = checkIterable(input, method);
+    else if (input === undefined) input = [];
+    else if (!Array.isArray(input)) {
+      throw new TypeError(
+        `Cannot ${method} as 'args' must be an array of arguments: current value is ` +
+          `${typeof input}`,
+      );
+    }
+    checkCallOptions(options, method);
+    const prepared = this.#prepared;
+    prepared.definition = this.#functions.resolve(fn, "fn");
+    prepared.lane = options?.permissions === undefined
+      ? this.#defaultLane
+      : this.#laneFor(options.permissions, "options.permissions");
+    return input;
+  }
+
   #applyJob<R>(
     fn: unknown,
     args: unknown,
@@ -688,30 +725,19 @@ export class Pool extends EventTarget implements AsyncDisposable {
     callbacks: ResultCallbacks<R> | undefined,
     method: CallMethod,
   ): ApplyJob<R> {
-    this.#assertRunning(method);
-    if (args === undefined) args = [];
-    if (!Array.isArray(args)) {
-      throw new TypeError(
-        `Cannot ${method} as 'args' must be an array of arguments: current value is ` +
-          `${typeof args}`,
-      );
-    }
-    checkCallOptions(options, method);
-    const definition = this.#functions.resolve(fn, "fn");
-    const lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
+    const argList = this.#prepare(method, fn, args, "args", options) as readonly unknown[];
+    const { definition, lane } = this.#prepared;
     const job = new ApplyJob<R>(this.#host, callbacks);
-    const task = this.#dispatcher.newTask(
+    const task = this.#dispatcher.newTask({
       job,
-      0,
+      index: 0,
       definition,
-      "apply",
-      args,
-      1,
-      options?.transfer,
+      mode: "apply",
+      args: argList,
+      items: 1,
+      transfer: options?.transfer,
       lane,
-    );
+    });
     this.#dispatcher.assertQueueRoom(1, method);
     job.task = task;
     this.#jobs.add(job);
@@ -728,13 +754,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     mode: CallMode,
     method: CallMethod,
   ): MapJob<R> {
-    this.#assertRunning(method);
-    iterable = checkIterable(iterable, method);
-    checkCallOptions(options, method);
-    const definition = this.#functions.resolve(fn, "fn");
-    const lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
+    iterable = this.#prepare(method, fn, iterable, "iterable", options);
+    const { definition, lane } = this.#prepared;
     const job = new MapJob<R>(this.#host, callbacks);
     this.#jobs.add(job);
     if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
@@ -755,16 +776,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
       for (let start = 0; start < items.length; start += chunksize) {
         const chunk = items.slice(start, start + chunksize);
         const transfer = options?.transfer ? transfersIn(chunk, options.transfer) : undefined;
-        const task = this.#dispatcher.newTask(
+        const task = this.#dispatcher.newTask({
           job,
-          start,
+          index: start,
           definition,
           mode,
-          chunk,
-          chunk.length,
+          args: chunk,
+          items: chunk.length,
           transfer,
           lane,
-        );
+        });
         job.add(task);
         this.#dispatcher.enqueue(task);
       }
@@ -793,13 +814,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     ordered: boolean,
     method: CallMethod,
   ): StreamJob<R> {
-    this.#assertRunning(method);
-    iterable = checkIterable(iterable, method);
-    checkCallOptions(options, method);
-    const definition = this.#functions.resolve(fn, "fn");
-    const lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
+    iterable = this.#prepare(method, fn, iterable, "iterable", options);
+    const { definition, lane } = this.#prepared;
     const chunksize = options?.chunksize === undefined
       ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size)
       : () => options.chunksize!;
@@ -817,16 +833,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
         }
         this.#dispatcher.assertQueueRoom(1, method);
         const transfer = options?.transfer ? transfersIn(items, options.transfer) : undefined;
-        const task = this.#dispatcher.newTask(
+        const task = this.#dispatcher.newTask({
           job,
           index,
           definition,
-          "map",
-          items,
-          items.length,
+          mode: "map",
+          args: items,
+          items: items.length,
           transfer,
           lane,
-        );
+        });
         this.#dispatcher.enqueue(task);
         return task;
       },

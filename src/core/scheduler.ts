@@ -54,6 +54,12 @@ export interface PendingTask {
   readonly bytes: number;
 }
 
+/** What a new task is made of: the rest of a {@link PendingTask} is the dispatcher's. */
+export type TaskSpec = Pick<
+  PendingTask,
+  "job" | "index" | "definition" | "mode" | "args" | "transfer" | "items" | "lane"
+>;
+
 /** The tasks and workers of one permission set. */
 export class Lane {
   /** Tasks in the order they came; cancelled ones stay until the dispatcher passes them. */
