@@ -3,6 +3,7 @@
  * tasks in flight on them. It starts and retires workers within the pool's size, sends
  * each worker batches sized by the scheduler's estimates, routes results to their jobs, and
  * stops what is cancelled. The `Pool` owns the calls and the jobs; this owns the workers.
+ * It is the local {@link Executor} (see executor.ts).
  *
  * @module
  */
@@ -12,8 +13,6 @@ import type { TaskFailure } from "../wire/thrown.ts";
 import {
   type Isolation,
   messageOf,
-  type PoolEventMap,
-  type PoolEventType,
   taskEndDetail,
   taskQueuedDetail,
   type WorkerExitReason,
@@ -26,11 +25,12 @@ import {
   type WireResults,
 } from "../wire/protocol.ts";
 import { Lane, type PendingTask, type RunTimeEstimates, type TaskSpec } from "./scheduler.ts";
-import { type StatsRecorder, wallClock, type WorkerStats, workerStatsList } from "./stats.ts";
+import { type StatsRecorder, wallClock, workerStatsList } from "./stats.ts";
 import { taskName } from "./task.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
 import { SchedulingPolicy } from "./policy.ts";
+import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
 import { MAX_TIMER_MS } from "../util/_timers.ts";
 import { mayRead, TASK_MODULES } from "../transport/_task_modules.ts";
@@ -40,14 +40,6 @@ const MAX_FAILED_STARTS = 3;
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
-
-/** Where the dispatcher's events go: the pool, which counts its listeners. */
-export interface EventSink {
-  /** How many listeners each event has: events nobody listens to are never built. */
-  readonly listening: Readonly<Record<PoolEventType, number>>;
-  /** Dispatches an event. */
-  emit<K extends PoolEventType>(type: K, detail: PoolEventMap[K]["detail"]): void;
-}
 
 /** What a dispatcher is made with. */
 export interface DispatcherOptions {
@@ -65,8 +57,8 @@ export interface DispatcherOptions {
   readonly events: EventSink;
 }
 
-/** Lanes, workers and the tasks between them. */
-export class Dispatcher {
+/** The local executor: lanes, this process's workers and the tasks between them. */
+export class Dispatcher implements Executor {
   readonly #config: DispatcherOptions;
   readonly #lanes = new Map<string, Lane>();
   /** The lanes again, as an array to walk without an iterator object. */
@@ -138,9 +130,7 @@ export class Dispatcher {
   }
 
   /** Every worker as `stats()` shows it, and their busy time (ms) by id. */
-  workerStats(
-    now: number,
-  ): { busy: Map<number, number>; list(utilization: Map<number, number>): WorkerStats[] } {
+  workerStats(now: number): WorkerStatsSnapshot {
     const busy = new Map<number, number>();
     for (const worker of this.#workers) busy.set(worker.id, this.#busyMs(worker, now));
     const list = (utilization: Map<number, number>) =>

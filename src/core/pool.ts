@@ -6,6 +6,7 @@
  */
 
 import { Dispatcher } from "./dispatcher.ts";
+import type { Executor } from "./executor.ts";
 import { PoolClosedError, TimeoutError } from "./errors.ts";
 import { describe } from "../util/_describe.ts";
 import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
@@ -160,7 +161,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     taskstart: 0,
     taskend: 0,
   };
-  readonly #dispatcher: Dispatcher;
+  /** What runs the tasks: the local dispatcher (see executor.ts for the seam). */
+  readonly #dispatcher: Executor;
   readonly #createdAt = wallClock();
   #state: PoolState = "running";
   #drained: (() => void) | null = null;
