@@ -14,15 +14,15 @@
  * @module
  */
 
-export {
-  type ApplyAsyncOptions,
-  type CallOptions,
-  type ImapOptions,
-  type MapAsyncOptions,
-  type MapOptions,
-  Pool,
-  type PoolOptions,
-} from "./src/core/pool.ts";
+export { Pool } from "./src/core/pool.ts";
+export type {
+  ApplyAsyncOptions,
+  CallOptions,
+  ImapOptions,
+  MapAsyncOptions,
+  MapOptions,
+  PoolOptions,
+} from "./src/core/options.ts";
 export {
   AsyncResult,
   type ResultCallbacks,

@@ -7,8 +7,17 @@
 
 import { Dispatcher } from "./dispatcher.ts";
 import type { Executor } from "./executor.ts";
+import {
+  type ApplyAsyncOptions,
+  type CallOptions,
+  checkInitArgs,
+  checkPoolOptions,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type MapOptions,
+  type PoolOptions,
+} from "./options.ts";
 import { PoolClosedError, TimeoutError } from "./errors.ts";
-import { describe } from "../util/_describe.ts";
 import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
 import {
   assertPermissionsGrantable,
@@ -24,10 +33,9 @@ import { StreamJob } from "./stream_job.ts";
 import { AsyncResult, type ResultCallbacks } from "./results.ts";
 import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./scheduler.ts";
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
-import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
+import { FunctionTable, type Task } from "./task.ts";
 import { processTransport } from "../transport/process.ts";
-import type { TransportFactory } from "../transport/transport.ts";
-import { assertWorkerEntryReadable, webWorkerTransports } from "../transport/web_worker.ts";
+import { webWorkerTransports } from "../transport/web_worker.ts";
 import { binaryBytes, collect, transfersIn } from "../wire/_payload.ts";
 import { SlotList } from "./_slots.ts";
 import { clearLongTimeout, setLongTimeout } from "../util/_timers.ts";
@@ -36,93 +44,10 @@ import {
   checkArgumentLists,
   checkCallOptions,
   checkIterable,
-  memoryLimit,
-  nonNegativeInteger,
-  poolSize,
-  positiveInteger,
-  timeoutMs,
-  typeName,
-  unknownOption,
 } from "./_validate.ts";
-
-/** Options of `new Pool(options)`. */
-export interface PoolOptions {
-  /** How many workers at most, up to 1024; default `navigator.hardwareConcurrency`. */
-  size?: number;
-  /** Default permissions of the pool's tasks; default `"inherit"` (Deno's Worker default). */
-  permissions?: Permissions;
-  /** `"worker"` (Web Worker threads, default) or `"process"` (Deno subprocesses). */
-  isolation?: Isolation;
-  /**
-   * Heap limit per worker in MiB; beyond it a task fails with WorkerCrashError. Needs
-   * `isolation: "process"` (else a TypeError).
-   */
-  memoryLimitMb?: number;
-  /** Runs once in each new worker before its first task. */
-  initializer?: TaskFn | TaskRef;
-  /** Arguments of the initializer. */
-  initArgs?: unknown[];
-  /** A worker is replaced after running this many tasks (Python's `maxtasksperchild`). */
-  maxTasksPerWorker?: number;
-  /** At most this many tasks wait for a worker; a submit beyond rejects with QueueFullError. */
-  maxQueue?: number;
-  /** Idle workers exit after this many ms, and are started again on demand; `Infinity`: never. */
-  idleTimeout?: number;
-  /** The pool's name in the dashboard and in metrics. */
-  name?: string;
-}
-
-/** Options of every call. */
-export interface CallOptions {
-  /** Permissions of this call's tasks; default the pool's. */
-  permissions?: Permissions;
-  /** Aborting removes queued tasks and stops running ones; the call rejects with the reason. */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds from the call until it is stopped and rejects with `TimeoutError`; any
-   * length, `Infinity` for none.
-   */
-  timeout?: number;
-  /** ArrayBuffers (and other transferables) in the arguments to move instead of copy. */
-  transfer?: Transferable[];
-}
-
-/** Options of `map`, `imap` and `starmap` calls. */
-export interface MapOptions extends CallOptions {
-  /** Items per task; default an automatic choice (see the README). */
-  chunksize?: number;
-}
-
-/** Options of `applyAsync`. */
-export interface ApplyAsyncOptions<R> extends CallOptions, ResultCallbacks<R> {}
-
-/** Options of `mapAsync` and `starmapAsync`. */
-export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
-
-/** Options of `imap` and `imapUnordered`. */
-export interface ImapOptions extends MapOptions {
-  /** At most this many input items pulled and not yet consumed; default automatic. */
-  window?: number;
-}
-
-const POOL_OPTION_NAMES = new Set([
-  "size",
-  "permissions",
-  "isolation",
-  "memoryLimitMb",
-  "initializer",
-  "initArgs",
-  "maxTasksPerWorker",
-  "maxQueue",
-  "idleTimeout",
-  "name",
-  "transport",
-]);
 
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
-
-let poolCount = 0;
 
 /**
  * A pool of worker threads (or processes) that runs functions in parallel, in the manner
@@ -191,67 +116,15 @@ export class Pool extends EventTarget implements AsyncDisposable {
           "code with `if (import.meta.main) { ... }`",
       );
     }
-    const options: PoolOptions & { transport?: TransportFactory } =
-      typeof sizeOrOptions === "number" || sizeOrOptions === undefined
-        ? { size: sizeOrOptions as number }
-        : sizeOrOptions;
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create pool as its argument must be a size or an options object: current ` +
-          `value is ${describe(sizeOrOptions)}`,
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!POOL_OPTION_NAMES.has(key)) {
-        const documented = [...POOL_OPTION_NAMES].filter((name) => name !== "transport");
-        throw unknownOption(key, documented, "create pool", "Pool");
-      }
-    }
-    this.#size = poolSize(options.size);
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new TypeError(
-        `Cannot create pool as 'name' must be a string: current value is ${typeName(options.name)}`,
-      );
-    }
-    this.#name = options.name ?? `pool-${++poolCount}`;
-    const isolation = options.isolation ?? "worker";
-    if (isolation !== "worker" && isolation !== "process") {
-      throw new TypeError(
-        `Cannot create pool as 'isolation' must be "worker" or "process": current value is ` +
-          describe(isolation),
-      );
-    }
+    const checked = checkPoolOptions(sizeOrOptions);
+    const { options, isolation, maxTasksPerWorker, maxQueue, idleTimeout, memoryLimitMb } = checked;
+    this.#size = checked.size;
+    this.#name = checked.name;
     this.#isolation = isolation;
-    if (isolation === "worker" && options.transport === undefined) assertWorkerEntryReadable();
-    const maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
-        options.maxTasksPerWorker === Infinity
-      ? Infinity
-      : positiveInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
-    const maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
-      ? Infinity
-      : nonNegativeInteger(options.maxQueue, "maxQueue");
-    // Infinity: idle workers stay.
-    const idleTimeout = options.idleTimeout === undefined ||
-        timeoutMs(options.idleTimeout, "idleTimeout", "create pool") === Infinity
-      ? undefined
-      : options.idleTimeout;
-    const memoryLimitMb = options.memoryLimitMb === undefined
-      ? undefined
-      : memoryLimit(options.memoryLimitMb, isolation);
     const initializer = options.initializer === undefined
       ? null
       : this.#functions.resolve(options.initializer, "initializer");
-    const initArgs = options.initArgs ?? [];
-    if (!Array.isArray(initArgs)) {
-      throw new TypeError(`Cannot create pool as 'initArgs' must be an array`);
-    }
-    try {
-      structuredClone(initArgs);
-    } catch (error) {
-      throw new TypeError(
-        `Cannot create pool as 'initArgs' cannot be structured-cloned: ${(error as Error).message}`,
-      );
-    }
+    const initArgs = checkInitArgs(options.initArgs);
     this.#recorder = new StatsRecorder(this.#createdAt);
     this.#dispatcher = new Dispatcher({
       size: this.#size,
