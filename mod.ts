@@ -14,21 +14,21 @@
  * @module
  */
 
-export {
-  type ApplyAsyncOptions,
-  type CallOptions,
-  type ImapOptions,
-  type MapAsyncOptions,
-  type MapOptions,
-  Pool,
-  type PoolOptions,
-} from "./src/pool.ts";
+export { Pool } from "./src/core/pool.ts";
+export type {
+  ApplyAsyncOptions,
+  CallOptions,
+  ImapOptions,
+  MapAsyncOptions,
+  MapOptions,
+  PoolOptions,
+} from "./src/core/options.ts";
 export {
   AsyncResult,
   type ResultCallbacks,
   type ResultSource,
   type ResultState,
-} from "./src/results.ts";
+} from "./src/core/results.ts";
 export {
   PermissionError,
   PoolClosedError,
@@ -36,8 +36,14 @@ export {
   TaskError,
   TimeoutError,
   WorkerCrashError,
-} from "./src/errors.ts";
-export { type Task, type TaskFn, type TaskModule, taskModule, type TaskRef } from "./src/task.ts";
+} from "./src/core/errors.ts";
+export {
+  type Task,
+  type TaskFn,
+  type TaskModule,
+  taskModule,
+  type TaskRef,
+} from "./src/core/task.ts";
 export {
   type CanonicalPermissions,
   PERMISSION_NAMES,
@@ -46,7 +52,7 @@ export {
   type PermissionsKey,
   permissionsKey,
   type PermissionValue,
-} from "./src/permissions.ts";
+} from "./src/permissions/descriptor.ts";
 export type {
   Isolation,
   PoolEventMap,
@@ -58,5 +64,5 @@ export type {
   WorkerExitReason,
   WorkerSpawnDetail,
   WorkerState,
-} from "./src/events.ts";
-export type { LatencySummary, PoolState, PoolStats, WorkerStats } from "./src/stats.ts";
+} from "./src/core/events.ts";
+export type { LatencySummary, PoolState, PoolStats, WorkerStats } from "./src/core/stats.ts";

@@ -20,9 +20,9 @@
  * @module
  */
 
-export { serveMonitor } from "./src/monitor.ts";
-export type { Monitor, MonitorOptions } from "./src/monitor.ts";
-export { watchPool } from "./src/watch.ts";
+export { serveMonitor } from "./src/monitor/serve.ts";
+export type { Monitor, MonitorOptions } from "./src/monitor/serve.ts";
+export { watchPool } from "./src/monitor/watch.ts";
 export type {
   MonitoredPool,
   MonitorMessage,
@@ -30,4 +30,4 @@ export type {
   PoolWatch,
   TaskEventType,
   WatchOptions,
-} from "./src/watch.ts";
+} from "./src/monitor/watch.ts";

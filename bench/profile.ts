@@ -19,7 +19,7 @@
 
 import { Session } from "node:inspector";
 import { Pool, taskModule } from "../mod.ts";
-import type { TransportFactory } from "../src/transport.ts";
+import type { TransportFactory } from "../src/transport/transport.ts";
 import { createRuntime } from "../workers/runtime.ts";
 import { RawWorkers } from "./floors.ts";
 import { TASKS_URL } from "./steps.ts";

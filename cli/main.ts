@@ -14,7 +14,7 @@
  */
 
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { PermissionError } from "../src/errors.ts";
+import { PermissionError } from "../mod.ts";
 import { type CliIo, denoIo } from "./io.ts";
 import {
   extractPermissionFlags,
@@ -22,8 +22,9 @@ import {
   permissionFlagsHelp,
 } from "./permission_flags.ts";
 import { runApply } from "./run_apply.ts";
-import { EXIT, runMap } from "./run_map.ts";
-import { resolveModule, UsageError } from "./task_pool.ts";
+import { EXIT, UsageError } from "./exit.ts";
+import { runMap } from "./run_map.ts";
+import { resolveModule } from "./task_pool.ts";
 
 const MAP_EXAMPLES = `
 Input and output: one JSON value per line in, one JSON record per line out, in input order:

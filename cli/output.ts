@@ -10,7 +10,7 @@
  * @module
  */
 
-import { TaskError } from "../src/errors.ts";
+import { TaskError } from "../mod.ts";
 
 /** The `error` member of a failure record. */
 export interface ErrorInfo {
@@ -26,7 +26,7 @@ export interface ErrorInfo {
  * @example
  * ```ts
  * import { errorInfo } from "./output.ts";
- * import { TaskError } from "../src/errors.ts";
+ * import { TaskError } from "../mod.ts";
  * import assert from "node:assert/strict";
  *
  * const error = new TaskError("too big", { cause: new RangeError("too big") });

@@ -9,7 +9,7 @@
  */
 
 import { isAbsolute, resolve } from "node:path";
-import type { PermissionName, Permissions } from "../src/permissions.ts";
+import type { PermissionName, Permissions } from "../mod.ts";
 
 /** The flags the CLI understands, one per permission kind, in the order help lists them. */
 export const PERMISSION_FLAGS: readonly {

@@ -5,12 +5,11 @@
  * @module
  */
 
-import type { Isolation } from "../src/events.ts";
-import type { Permissions } from "../src/permissions.ts";
+import type { Isolation, Permissions } from "../mod.ts";
 import type { CliIo } from "./io.ts";
 import { errorInfo, toJson } from "./output.ts";
-import { EXIT } from "./run_map.ts";
-import { createTaskPool, prepareTaskPool, TaskModuleError, UsageError } from "./task_pool.ts";
+import { EXIT, UsageError } from "./exit.ts";
+import { createTaskPool, prepareTaskPool, TaskModuleError } from "./task_pool.ts";
 
 /** The options of `pool apply`, parsed. */
 export interface ApplyCommandOptions {

@@ -13,14 +13,14 @@
  */
 
 import { resolve } from "node:path";
-import { PermissionError } from "../src/errors.ts";
-import type { Isolation } from "../src/events.ts";
-import type { Permissions } from "../src/permissions.ts";
+import { type Isolation, PermissionError, type Permissions } from "../mod.ts";
+import { EXIT } from "./exit.ts";
 import type { CliIo } from "./io.ts";
 import { countJsonLines, type JsonLine, readJsonLines } from "./jsonl.ts";
 import { errorInfo, errorRecord, LineWriter, resultRecord } from "./output.ts";
 import { ProgressReporter } from "./progress.ts";
-import { createTaskPool, prepareTaskPool, TaskModuleError, UsageError } from "./task_pool.ts";
+import { createTaskPool, prepareTaskPool, TaskModuleError } from "./task_pool.ts";
+import { UsageError } from "./exit.ts";
 
 /** The options of `pool map`, parsed. */
 export interface MapCommandOptions {
@@ -48,18 +48,6 @@ export interface MapCommandOptions {
   readonly skip: number;
   readonly permissions: Permissions;
 }
-
-/** Exit codes of the CLI. */
-export const EXIT = {
-  /** Every call succeeded. */
-  ok: 0,
-  /** At least one line failed (or `--fail-fast` stopped the run). */
-  failed: 1,
-  /** The command line was wrong. */
-  usage: 2,
-  /** Ctrl+C. */
-  interrupted: 130,
-} as const;
 
 /** The longest a written record waits in the buffer, ms. */
 const FLUSH_MS = 50;

@@ -7,20 +7,16 @@
  * @module
  */
 
-import { PermissionError, TaskError } from "../mod.ts";
-import { Pool } from "../src/pool.ts";
-import type { Isolation } from "../src/events.ts";
-import type { Permissions } from "../src/permissions.ts";
-import { taskModule, type TaskRef } from "../src/task.ts";
-
-/** A problem with the command's arguments, reported as a usage error (exit code 2). */
-export class UsageError extends Error {
-  /** Creates the error; `message` says what to fix. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+import {
+  type Isolation,
+  PermissionError,
+  type Permissions,
+  Pool,
+  TaskError,
+  taskModule,
+  type TaskRef,
+} from "../mod.ts";
+import { UsageError } from "./exit.ts";
 
 /**
  * The URL of a task module given on the command line: a path (relative to `cwd`) or a URL
@@ -78,7 +74,7 @@ export interface TaskPoolOptions {
  */
 export function createTaskPool(options: TaskPoolOptions): { pool: Pool; task: TaskRef } {
   // Named before the pool starts a worker: the pool then starts its scoped workers with the
-  // module in their start-up graph (see src/_task_modules.ts).
+  // module in their start-up graph (see src/transport/_task_modules.ts).
   const refs = taskModule<Record<string, (...args: unknown[]) => unknown>>(options.moduleUrl);
   const pool = new Pool({
     size: options.jobs,

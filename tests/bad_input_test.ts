@@ -207,7 +207,7 @@ Deno.test("new Pool() takes an idleTimeout beyond the timer range without a busy
 });
 
 Deno.test("setLongTimeout() chains timers past the longest delay and clears any link", async () => {
-  const { clearLongTimeout, setLongTimeout } = await import("../src/_timers.ts");
+  const { clearLongTimeout, setLongTimeout } = await import("../src/util/_timers.ts");
   const start = performance.now();
   // Links of at most 10 ms stand in for the 2^31 - 1 ms of real timers.
   await new Promise<void>((resolve) => setLongTimeout(resolve, 45, 10));

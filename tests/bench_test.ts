@@ -68,5 +68,5 @@ Deno.test("bench/profile.ts prints its three counters with figures for pool and 
   }
   if (Deno.build.os === "linux") figure("pool apply, size 2");
   // The sampled sites name the pool's own files, so the profile really looked inside it.
-  assert.match(stdout, /in all\n(?:.*\n){0,10}.*src\/\w+\.ts:\d+/);
+  assert.match(stdout, /in all\n(?:.*\n){0,10}.*src\/[\w/]+\.ts:\d+/);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Pool, type TaskFn } from "../mod.ts";
-import { FunctionTable, MAX_DEFINITIONS, taskName } from "../src/task.ts";
-import { MAX_WORKER_FUNCTIONS } from "../src/worker_handle.ts";
+import { FunctionTable, MAX_DEFINITIONS, taskName } from "../src/core/task.ts";
+import { MAX_WORKER_FUNCTIONS } from "../src/core/worker_handle.ts";
 import { ISOLATIONS, named } from "./_isolation.ts";
 
 /** `count` functions of distinct sources: the one at `i` adds `i`. */

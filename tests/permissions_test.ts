@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { PermissionError, Pool, TaskError, taskModule } from "../mod.ts";
-import {
-  assertPermissionsGrantable,
-  canonicalPermissions,
-  permissionFlags,
-  workerOptionsStatus,
-} from "../src/permissions.ts";
+import { assertPermissionsGrantable, canonicalPermissions } from "../src/permissions/descriptor.ts";
+import { permissionFlags } from "../src/permissions/flags.ts";
+import { workerOptionsStatus } from "../src/permissions/deno_config.ts";
 import { fixture, ISOLATIONS, named } from "./_isolation.ts";
 
 const math = taskModule<typeof import("./fixtures/math.ts")>(fixture("math.ts"));

@@ -8,7 +8,7 @@ import {
   FrameDecoder,
   HEADER_BYTES,
   MAX_FRAME_BYTES,
-} from "../src/_frames.ts";
+} from "../src/wire/_frames.ts";
 import { fixture } from "./_isolation.ts";
 
 const math = taskModule<typeof import("./fixtures/math.ts")>(fixture("math.ts"));

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { permissionsKey, Pool } from "../mod.ts";
-import { Fifo } from "../src/_fifo.ts";
-import { SlotList } from "../src/_slots.ts";
-import { decodeFrame, encodeFrame, FrameDecoder, loadV8 } from "../src/_frames.ts";
+import { Fifo } from "../src/util/_fifo.ts";
+import { SlotList } from "../src/core/_slots.ts";
+import { decodeFrame, encodeFrame, FrameDecoder, loadV8 } from "../src/wire/_frames.ts";
 
 Deno.test("Pool.map() equals Array.prototype.map for any input and chunksize", async () => {
   await using pool = new Pool(2);

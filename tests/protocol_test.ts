@@ -4,8 +4,8 @@
 // the slower form (or breaks the fast one) fails here and not only in the benchmark.
 import assert from "node:assert/strict";
 import { Pool } from "../mod.ts";
-import { type FromWorker, isLoneTask, type ToWorker } from "../src/protocol.ts";
-import type { TransportFactory } from "../src/transport.ts";
+import { type FromWorker, isLoneTask, type ToWorker } from "../src/wire/protocol.ts";
+import type { TransportFactory } from "../src/transport/transport.ts";
 import { createRuntime } from "../workers/runtime.ts";
 
 /** A runtime on a port that clones each message as postMessage would, keeping them. */

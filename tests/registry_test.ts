@@ -252,7 +252,9 @@ Deno.test("deno publish ships the library only, with its LICENSE and no warning"
   for (const shipped of ["mod.ts", "monitor.ts", "LICENSE", "README.md", "deno.json"]) {
     assert.ok(files.includes(shipped), `${shipped} is not published: ${files.join(" ")}`);
   }
-  for (const entry of ["workers/process.ts", "workers/worker.ts", "src/pool.ts", "cli/main.ts"]) {
+  for (
+    const entry of ["workers/process.ts", "workers/worker.ts", "src/core/pool.ts", "cli/main.ts"]
+  ) {
     assert.ok(files.includes(entry), `${entry} is not published`);
   }
   const unwanted = files.filter((file) => /^(tests|bench|examples)\//.test(file));

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { STUCK_WORKER_WARNING } from "../src/transport.ts";
+import { STUCK_WORKER_WARNING } from "../src/transport/web_worker.ts";
 import { fixture } from "./_isolation.ts";
 
 async function runStopped(mode: "runaway" | "returning") {

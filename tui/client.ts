@@ -28,7 +28,9 @@ export interface FollowOptions {
  * @example
  * ```ts
  * import { eventsUrl } from "./client.ts";
- * console.log(eventsUrl("http://127.0.0.1:8080").href); // "http://127.0.0.1:8080/events"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(eventsUrl("http://127.0.0.1:8080").href, "http://127.0.0.1:8080/events");
  * ```
  */
 export function eventsUrl(monitorUrl: string): URL {
@@ -152,8 +154,15 @@ export function connectFailure(error: unknown, url: URL): string {
  * event types and comments are skipped.
  *
  * @example
- * ```ts ignore
- * for await (const message of readEvents(response.body!)) console.log(message.type);
+ * ```ts
+ * import { readEvents } from "./client.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const sse = ": a comment\n\nevent: events\ndata: {\"events\": []}\n\nevent: other\ndata: 1\n\n";
+ * const body = new Response(sse).body!;
+ * const types: string[] = [];
+ * for await (const message of readEvents(body)) types.push(message.type);
+ * assert.deepEqual(types, ["events"]);
  * ```
  */
 export async function* readEvents(

@@ -12,7 +12,10 @@
  * @example
  * ```ts
  * import { monteCarloPi } from "./demo_tasks.ts";
- * console.log(monteCarloPi(100_000).toFixed(1)); // "3.1"
+ * import assert from "node:assert/strict";
+ *
+ * // 100k samples land within 0.05 of π but for one run in many millions.
+ * assert.ok(Math.abs(monteCarloPi(100_000) - Math.PI) < 0.05);
  * ```
  */
 export function monteCarloPi(samples: number): number {
@@ -31,7 +34,9 @@ export function monteCarloPi(samples: number): number {
  * @example
  * ```ts
  * import { square } from "./demo_tasks.ts";
- * console.log(square(7)); // 49
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(square(7), 49);
  * ```
  */
 export function square(x: number): number {
@@ -44,7 +49,9 @@ export function square(x: number): number {
  * @example
  * ```ts
  * import { simulateWork } from "./demo_tasks.ts";
- * console.log(await simulateWork(10)); // 10
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(await simulateWork(10), 10);
  * ```
  */
 export async function simulateWork(ms: number): Promise<number> {
@@ -59,7 +66,9 @@ export async function simulateWork(ms: number): Promise<number> {
  * @example
  * ```ts
  * import { parseReading } from "./demo_tasks.ts";
- * console.log(parseReading('{"sensor":"t1","value":21.5}').value); // 21.5
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(parseReading('{"sensor":"t1","value":21.5}').value, 21.5);
  * ```
  */
 export function parseReading(line: string): { sensor: string; value: number } {

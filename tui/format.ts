@@ -14,7 +14,9 @@ const BAR_EIGHTHS = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"] as con
  * @example
  * ```ts
  * import { duration } from "./format.ts";
- * console.log(duration(1234)); // "1.2s"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(duration(1234), "1.2s");
  * ```
  */
 export function duration(ms: number): string {
@@ -35,7 +37,9 @@ export function duration(ms: number): string {
  * @example
  * ```ts
  * import { count } from "./format.ts";
- * console.log(count(12345)); // "12,345"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(count(12345), "12,345");
  * ```
  */
 export function count(n: number): string {
@@ -49,7 +53,9 @@ export function count(n: number): string {
  * @example
  * ```ts
  * import { rate } from "./format.ts";
- * console.log(rate(14.25)); // "14.3"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(rate(14.25), "14.3");
  * ```
  */
 export function rate(perSecond: number): string {
@@ -66,7 +72,9 @@ export function rate(perSecond: number): string {
  * @example
  * ```ts
  * import { percent } from "./format.ts";
- * console.log(percent(0.724)); // "72%"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(percent(0.724), "72%");
  * ```
  */
 export function percent(share: number): string {
@@ -79,7 +87,9 @@ export function percent(share: number): string {
  * @example
  * ```ts
  * import { fit } from "./format.ts";
- * console.log(fit("monteCarloPi", 6)); // "monte…"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(fit("monteCarloPi", 6), "monte…");
  * ```
  */
 export function fit(text: string, width: number, align: "left" | "right" = "left"): string {
@@ -96,7 +106,9 @@ export function fit(text: string, width: number, align: "left" | "right" = "left
  * @example
  * ```ts
  * import { bar } from "./format.ts";
- * console.log(bar(0.5, 4)); // "██  "
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(bar(0.5, 4), "██  ");
  * ```
  */
 export function bar(share: number, width: number): string {
@@ -113,7 +125,9 @@ export function bar(share: number, width: number): string {
  * @example
  * ```ts
  * import { sparkline } from "./format.ts";
- * console.log(sparkline([0, 1, 2, 4], 4, 1)); // [" ▂▄█"]
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(sparkline([0, 1, 2, 4], 4, 1), [" ▂▄█"]);
  * ```
  */
 export function sparkline(values: readonly number[], max: number, height = 1): string[] {
@@ -137,7 +151,9 @@ export function sparkline(values: readonly number[], max: number, height = 1): s
  * @example
  * ```ts
  * import { laneGlyph } from "./format.ts";
- * console.log(laneGlyph(1)); // "█"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(laneGlyph(1), "█");
  * ```
  */
 export function laneGlyph(busy: number): string {
@@ -151,7 +167,10 @@ export function laneGlyph(busy: number): string {
  * @example
  * ```ts
  * import { clock } from "./format.ts";
- * console.log(clock(Date.now()).length); // 8
+ * import assert from "node:assert/strict";
+ *
+ * const fiveSecondsPastNine = new Date(2026, 0, 1, 9, 0, 5).getTime();
+ * assert.equal(clock(fiveSecondsPastNine), "09:00:05");
  * ```
  */
 export function clock(epochMs: number): string {
@@ -168,7 +187,9 @@ export function clock(epochMs: number): string {
  * @example
  * ```ts
  * import { shortPermissions } from "./format.ts";
- * console.log(shortPermissions("read=/work/app/tui net")); // "read=…/tui net"
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(shortPermissions("read=/work/app/tui net"), "read=…/tui net");
  * ```
  */
 export function shortPermissions(key: string): string {

@@ -16,18 +16,7 @@
  */
 
 import { Command, InvalidArgumentError } from "commander";
-
-/** The dashboard's command line, parsed. */
-export interface TuiOptions {
-  /** The monitor to attach to; absent for the demo. */
-  connect?: string;
-  /** Bearer token for `--connect`. */
-  token?: string;
-  /** Redraw interval, ms. */
-  refresh: number;
-  /** Demo only: also serve the demo pool's monitor on this port. */
-  serve?: number;
-}
+import type { TuiOptions } from "./options.ts";
 
 /** Parses the command line (`--help` prints the usage and exits). */
 export function parseArgs(args: readonly string[]): TuiOptions {

@@ -7,8 +7,7 @@
  */
 
 import type { MonitorMessage, PoolEventRecord } from "../monitor.ts";
-import type { Isolation, WorkerState } from "../src/events.ts";
-import type { LatencySummary, PoolState, PoolStats } from "../src/stats.ts";
+import type { Isolation, LatencySummary, PoolState, PoolStats, WorkerState } from "../mod.ts";
 
 /** One lane tick: a cell of a worker's history and one sample of the throughput sparkline. */
 export const TICK_MS = 1000;
@@ -137,8 +136,11 @@ export type DashboardAction =
  * @example
  * ```ts
  * import { initialState } from "./model.ts";
+ * import assert from "node:assert/strict";
+ *
  * const state = initialState({ status: "connecting", source: "http://127.0.0.1:8080/" });
- * console.log(state.view.pool); // null
+ * assert.equal(state.view.pool, null);
+ * assert.deepEqual(state.view.workers, []);
  * ```
  */
 export function initialState(connection: ConnectionView): DashboardState {
@@ -165,8 +167,15 @@ export function initialState(connection: ConnectionView): DashboardState {
  * @example
  * ```ts
  * import { initialState, reduce } from "./model.ts";
- * let state = initialState({ status: "local", source: "demo" });
- * state = reduce(state, { type: "events", events: [], truncated: [] });
+ * import assert from "node:assert/strict";
+ *
+ * const before = initialState({ status: "local", source: "demo" });
+ * const after = reduce(before, {
+ *   type: "connection",
+ *   connection: { status: "connected", source: "demo" },
+ * });
+ * assert.equal(after.view.connection.status, "connected");
+ * assert.equal(before.view.connection.status, "local"); // the input state is unchanged
  * ```
  */
 export function reduce(state: DashboardState, action: DashboardAction): DashboardState {

@@ -11,7 +11,7 @@ import { serveMonitor, watchPool } from "../monitor.ts";
 import { followMonitor } from "./client.ts";
 import { App } from "./components/app.tsx";
 import { createDemoPool, runDemoWorkload } from "./demo.ts";
-import type { TuiOptions } from "./main.ts";
+import type { TuiOptions } from "./options.ts";
 import { DashboardStore } from "./store.ts";
 
 /** Runs the dashboard with parsed options until the user quits. */

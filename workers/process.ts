@@ -1,7 +1,7 @@
 /**
  * The subprocess entry of a pool worker (`isolation: "process"`): the same runtime as a Web
  * Worker (`createRuntime`), spoken over the process's stdio. Each message travels as one
- * frame (src/_frames.ts): a marked, checked header with the length, then the message in a
+ * frame (src/wire/_frames.ts): a marked, checked header with the length, then the message in a
  * small encoding of plain data or in `node:v8` serialization (structured-clone semantics).
  * stdin carries the pool's messages; stdout carries this worker's and nothing else, so
  * console output is sent to stderr. stderr is free text the pool forwards to its own stderr
@@ -14,9 +14,9 @@
  * @module
  */
 
-import { FrameDecoder, FrameWriter } from "../src/_frames.ts";
+import { FrameDecoder, FrameWriter } from "../src/wire/_frames.ts";
 import { createRuntime, interceptDeaths } from "./runtime.ts";
-import type { ToWorker } from "../src/protocol.ts";
+import type { ToWorker } from "../src/wire/protocol.ts";
 
 /** How often the parent process is checked, ms. */
 const PARENT_CHECK_MS = 500;

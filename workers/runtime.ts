@@ -6,20 +6,27 @@
  * @module
  */
 
-import { reasonOf, type TaskFailure, toThrownData } from "../src/errors.ts";
-import { Fifo } from "../src/_fifo.ts";
+import { reasonOf, type TaskFailure, toThrownData } from "../src/wire/thrown.ts";
+import { Fifo } from "../src/util/_fifo.ts";
 import { type Owners, trackTimerOwners } from "./_timers.ts";
+import {
+  call,
+  describeFailure,
+  initializerFailure,
+  PROMISE_THEN,
+  type Then,
+  thenOf,
+} from "./_calling.ts";
+import { compileInline, failure, type Loaded, loadModule } from "./_loading.ts";
+import { Outbox, splitResults } from "./_outbox.ts";
 import {
   CALL_MODES,
   type FromWorker,
   type FunctionDefinition,
-  isLoneResult,
   isLoneTask,
-  type LoneResult,
   type ToWorker,
-  type WireResults,
   type WireTask,
-} from "../src/protocol.ts";
+} from "../src/wire/protocol.ts";
 
 /** How the runtime talks to the pool. */
 export interface RuntimePort {
@@ -29,13 +36,8 @@ export interface RuntimePort {
   close(): void;
 }
 
-type TaskFunction = (...args: unknown[]) => unknown;
-type Loaded = { readonly fn: TaskFunction; readonly inline: boolean; readonly name: string };
-
 /** Results are sent at the latest this long after the first one waiting, while a batch runs. */
 const FLUSH_MS = 4;
-
-const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
 
 const TIME_ORIGIN = performance.timeOrigin;
 
@@ -360,256 +362,4 @@ export function createRuntime(port: RuntimePort): {
       port.close();
     }
   }
-}
-
-type Then = (this: unknown, onFulfilled: unknown, onRejected: unknown) => unknown;
-
-const PROMISE_THEN = Promise.prototype.then as Then;
-
-/** A result's `then` method when it is a thenable, else null; throws what reading it throws. */
-function thenOf(value: unknown): Then | null {
-  if (value === null || (typeof value !== "object" && typeof value !== "function")) return null;
-  const then = (value as { then?: unknown }).then;
-  return typeof then === "function" ? then as Then : null;
-}
-
-function call(fn: TaskFunction, task: WireTask): unknown {
-  switch (task.mode) {
-    case "apply":
-      return fn(...task.args);
-    case "map":
-      return mapChunk(fn, task.args, false);
-    case "starmap":
-      return mapChunk(fn, task.args, true);
-  }
-}
-
-/** Runs a chunk in order; stays synchronous until an element returns a promise. */
-function mapChunk(fn: TaskFunction, items: readonly unknown[], spread: boolean): unknown {
-  const out = new Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
-    if (value !== null && typeof (value as PromiseLike<unknown>)?.then === "function") {
-      return (async () => {
-        out[i] = await value;
-        for (let j = i + 1; j < items.length; j++) {
-          out[j] = await (spread ? fn(...(items[j] as unknown[])) : fn(items[j]));
-        }
-        return out;
-      })();
-    }
-    out[i] = value;
-  }
-  return out;
-}
-
-function failure(thrown: unknown, as: TaskFailure["as"]): TaskFailure {
-  return { as, thrown: toThrownData(thrown) };
-}
-
-function initializerFailure(cause: TaskFailure): TaskFailure {
-  const thrown = cause.thrown;
-  const message = thrown.kind === "error" ? thrown.message : "it threw a non-Error value";
-  return {
-    as: "task",
-    thrown: {
-      kind: "error",
-      name: "InitializerError",
-      message: `The pool's initializer failed in this worker: ${message}`,
-      stack: thrown.kind === "error" ? thrown.stack : undefined,
-      fields: {},
-      cause: thrown,
-    },
-  };
-}
-
-const NOT_DEFINED = /^(?:(\S+) is not defined|Cannot access '([^']+)' before initialization)$/;
-
-function describeFailure(thrown: unknown, loaded: Loaded): TaskFailure {
-  const data = toThrownData(thrown);
-  // From the data, not the thrown value: reading that again might throw.
-  if (loaded.inline && data.kind === "error" && data.name === "ReferenceError") {
-    const match = NOT_DEFINED.exec(data.message);
-    const variable = match?.[1] ?? match?.[2];
-    if (variable !== undefined && !(variable in globalThis)) {
-      return { as: "task", thrown: data, missingVariable: variable, functionName: loaded.name };
-    }
-  }
-  return { as: "task", thrown: data };
-}
-
-function compileInline(
-  definition: Extract<FunctionDefinition, { kind: "inline" }>,
-): Loaded | TaskFailure {
-  try {
-    return { fn: compile(definition.source), inline: true, name: definition.name };
-  } catch (error) {
-    return failure(
-      new TypeError(
-        `Cannot compile inline task function '${definition.name || "(anonymous)"}': ${
-          (error as Error).message
-        }`,
-      ),
-      "type",
-    );
-  }
-}
-
-/**
- * `import(url)` of a task module. Compiled by indirect eval because `deno publish` warns
- * about every `import()` of a computed specifier (which it cannot rewrite) and has no way
- * to silence it (denoland/deno#22594); a task module's URL is always absolute, so there is
- * nothing to rewrite. Deno checks such an import's permissions as any other.
- */
-const importByUrl = (0, eval)("(url) => import(url)") as (
-  url: string,
-) => Promise<Record<string, unknown>>;
-
-async function loadModule(
-  definition: Extract<FunctionDefinition, { kind: "module" }>,
-  moduleCache: Map<string, Promise<Record<string, unknown>>>,
-): Promise<Loaded | TaskFailure> {
-  let module = moduleCache.get(definition.url);
-  if (!module) {
-    // Marked while the module evaluates, so a pool created at its top level (a missing
-    // `import.meta.main` guard) fails at once instead of starting pools in every worker.
-    const flags = globalThis as Record<symbol, unknown>;
-    flags[IMPORTING_TASK_MODULE] = true;
-    module = importByUrl(definition.url);
-    module.finally(() => flags[IMPORTING_TASK_MODULE] = false).catch(() => {});
-    moduleCache.set(definition.url, module);
-  }
-  try {
-    const fn = (await module)[definition.exportName];
-    if (typeof fn !== "function") {
-      const what = fn === undefined ? "has no export" : "exports a non-function as";
-      return failure(
-        new TypeError(
-          `Task module ${definition.url} ${what} '${definition.exportName}'`,
-        ),
-        "task",
-      );
-    }
-    return { fn: fn as TaskFunction, inline: false, name: definition.exportName };
-  } catch (error) {
-    moduleCache.delete(definition.url); // a later task may find it fixed
-    return failure(
-      new Error(`Cannot load task module ${definition.url}: ${reasonOf(error)}`, {
-        cause: error,
-      }),
-      "task",
-    );
-  }
-}
-
-/**
- * Compiles an inline function's source in the worker's global scope, where nothing of the
- * caller's scope exists. Method shorthand (`square(x) { … }`) is not an expression, so it
- * is retried as a function declaration.
- */
-function compile(source: string): TaskFunction {
-  const indirectEval = eval;
-  try {
-    return indirectEval(`(${source}\n)`) as TaskFunction;
-  } catch (error) {
-    if (!(error instanceof SyntaxError)) throw error;
-    const method = /^(async\s+)?(\*?\s*)/.exec(source)!;
-    const rest = source.slice(method[0].length);
-    return indirectEval(`(${method[1] ?? ""}function ${method[2] ?? ""}${rest}\n)`) as TaskFunction;
-  }
-}
-
-/** Finished tasks waiting to be sent, column by column. */
-class Outbox {
-  /** The only outcome so far, when it succeeded: already the message that will carry it. */
-  #lone: [id: number, start: number, runMs: number, value: unknown] | null = null;
-  #ids: number[] = [];
-  #starts: number[] = [];
-  #runMs: number[] = [];
-  #values: unknown[] = [];
-  #failures: [number, TaskFailure][] = [];
-  /** When the oldest waiting task started. */
-  since = 0;
-
-  get length(): number {
-    return this.#lone !== null ? 1 : this.#ids.length;
-  }
-
-  ok(id: number, start: number, runMs: number, value: unknown): void {
-    if (this.length === 0) {
-      this.since = start;
-      this.#lone = [id, start, runMs, value];
-      return;
-    }
-    this.#spill();
-    this.#add(id, start, runMs, value);
-  }
-
-  fail(id: number, start: number, runMs: number, failure: TaskFailure): void {
-    this.#spill();
-    this.#failures.push([this.#ids.length, failure]);
-    this.#add(id, start, runMs, undefined);
-  }
-
-  /** A second outcome arrived: the lone one moves into the columns. */
-  #spill(): void {
-    const lone = this.#lone;
-    if (lone === null) return;
-    this.#lone = null;
-    this.#add(lone[0], lone[1], lone[2], lone[3]);
-  }
-
-  #add(id: number, start: number, runMs: number, value: unknown): void {
-    if (this.#ids.length === 0) this.since = start;
-    this.#ids.push(id);
-    this.#starts.push(start);
-    this.#runMs.push(runMs);
-    this.#values.push(value);
-  }
-
-  /** Empties the outbox into one message. */
-  take(): WireResults | LoneResult {
-    const lone = this.#lone;
-    if (lone !== null) {
-      this.#lone = null;
-      return lone;
-    }
-    const message: WireResults = {
-      type: "results",
-      ids: this.#ids,
-      starts: this.#starts,
-      runMs: this.#runMs,
-      values: this.#values,
-      failures: this.#failures,
-    };
-    this.#ids = [];
-    this.#starts = [];
-    this.#runMs = [];
-    this.#values = [];
-    this.#failures = [];
-    return message;
-  }
-}
-
-/** One message per result of a batch. */
-function splitResults(batch: WireResults | LoneResult): WireResults[] {
-  if (isLoneResult(batch)) {
-    const [id, start, runMs, value] = batch;
-    return [{
-      type: "results",
-      ids: [id],
-      starts: [start],
-      runMs: [runMs],
-      values: [value],
-      failures: [],
-    }];
-  }
-  return batch.ids.map((id, i) => ({
-    type: "results",
-    ids: [id],
-    starts: [batch.starts[i]!],
-    runMs: [batch.runMs[i]!],
-    values: [batch.values[i]],
-    failures: batch.failures.filter(([at]) => at === i).map(([, failure]) => [0, failure]),
-  }));
 }

@@ -11,7 +11,7 @@
 /// <reference lib="deno.worker" />
 
 import { createRuntime, interceptDeaths } from "./runtime.ts";
-import { HEARTBEAT_MS, HEARTBEAT_SLOT, IN_TASK_SLOT, type ToWorker } from "../src/protocol.ts";
+import { HEARTBEAT_MS, HEARTBEAT_SLOT, IN_TASK_SLOT, type ToWorker } from "../src/wire/protocol.ts";
 
 const realClose = self.close.bind(self);
 

@@ -7,7 +7,7 @@
 
 import { Text } from "ink";
 import { memo } from "react";
-import type { LatencySummary } from "../../src/stats.ts";
+import type { LatencySummary } from "../../mod.ts";
 import { duration } from "../format.ts";
 
 /** Props of `Latency`. */

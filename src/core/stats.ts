@@ -6,7 +6,9 @@
  */
 
 import type { Isolation, WorkerState } from "./events.ts";
-import type { PermissionsKey } from "./permissions.ts";
+import type { PermissionsKey } from "../permissions/descriptor.ts";
+import { taskName } from "./task.ts";
+import type { WorkerHandle } from "./worker_handle.ts";
 
 /** p50/p95/p99 of a latency, in ms, over the most recent tasks (0 when there were none). */
 export interface LatencySummary {
@@ -157,4 +159,29 @@ function percentiles(samples: Float64Array, n: number): LatencySummary {
   const sorted = samples.slice(0, n).sort();
   const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))] ?? 0;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** Every worker as `stats()` shows it, given their busy time and utilization by id. */
+export function workerStatsList(
+  workers: Iterable<WorkerHandle>,
+  isolation: Isolation,
+  busy: ReadonlyMap<number, number>,
+  utilization: ReadonlyMap<number, number>,
+): WorkerStats[] {
+  const list: WorkerStats[] = [];
+  for (const worker of workers) {
+    const head = worker.inflight.peek();
+    list.push({
+      id: worker.id,
+      state: worker.state,
+      permissions: worker.lane.key,
+      isolation,
+      tasksCompleted: worker.tasksCompleted,
+      tasksFailed: worker.tasksFailed,
+      busyMs: busy.get(worker.id) ?? 0,
+      utilization: utilization.get(worker.id) ?? 0,
+      currentTask: head ? taskName(head.definition) : null,
+    });
+  }
+  return list;
 }

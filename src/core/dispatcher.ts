@@ -3,57 +3,43 @@
  * tasks in flight on them. It starts and retires workers within the pool's size, sends
  * each worker batches sized by the scheduler's estimates, routes results to their jobs, and
  * stops what is cancelled. The `Pool` owns the calls and the jobs; this owns the workers.
+ * It is the local {@link Executor} (see executor.ts).
  *
  * @module
  */
 
+import { type PoolClosedError, QueueFullError, toCallerError, WorkerCrashError } from "./errors.ts";
+import type { TaskFailure } from "../wire/thrown.ts";
 import {
-  type PoolClosedError,
-  QueueFullError,
-  type TaskFailure,
-  toCallerError,
-  WorkerCrashError,
-} from "./errors.ts";
-import type { Isolation, PoolEventMap, PoolEventType, WorkerExitReason } from "./events.ts";
-import type { CanonicalPermissions } from "./permissions.ts";
+  type Isolation,
+  messageOf,
+  taskEndDetail,
+  taskQueuedDetail,
+  type WorkerExitReason,
+} from "./events.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
-  type CallMode,
   type FromWorker,
   type FunctionDefinition,
   isLoneResult,
   type WireResults,
-} from "./protocol.ts";
-import {
-  BATCH_TARGET_MS,
-  type Job,
-  Lane,
-  MAX_BATCH,
-  MAX_BATCH_BYTES,
-  MAX_IN_FLIGHT,
-  type PendingTask,
-  type RunTimeEstimates,
-} from "./scheduler.ts";
-import { type StatsRecorder, wallClock, type WorkerStats } from "./stats.ts";
+} from "../wire/protocol.ts";
+import { Lane, type PendingTask, type RunTimeEstimates, type TaskSpec } from "./scheduler.ts";
+import { type StatsRecorder, wallClock, workerStatsList } from "./stats.ts";
 import { taskName } from "./task.ts";
-import type { TransportFactory } from "./transport.ts";
+import type { TransportFactory } from "../transport/transport.ts";
 import { WorkerHandle } from "./worker_handle.ts";
-import { binaryBytes } from "./_payload.ts";
-import { MAX_TIMER_MS } from "./_timers.ts";
-import { mayRead, rememberTaskModule, TASK_MODULES } from "./_task_modules.ts";
+import { SchedulingPolicy } from "./policy.ts";
+import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
+import { binaryBytes } from "../wire/_payload.ts";
+import { MAX_TIMER_MS } from "../util/_timers.ts";
+import { mayRead, TASK_MODULES } from "../transport/_task_modules.ts";
 
 /** Workers of a lane that may die in a row before they are ready, before its queue fails. */
 const MAX_FAILED_STARTS = 3;
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
-
-/** Where the dispatcher's events go: the pool, which counts its listeners. */
-export interface EventSink {
-  /** How many listeners each event has: events nobody listens to are never built. */
-  readonly listening: Readonly<Record<PoolEventType, number>>;
-  /** Dispatches an event. */
-  emit<K extends PoolEventType>(type: K, detail: PoolEventMap[K]["detail"]): void;
-}
 
 /** What a dispatcher is made with. */
 export interface DispatcherOptions {
@@ -71,8 +57,8 @@ export interface DispatcherOptions {
   readonly events: EventSink;
 }
 
-/** Lanes, workers and the tasks between them. */
-export class Dispatcher {
+/** The local executor: lanes, this process's workers and the tasks between them. */
+export class Dispatcher implements Executor {
   readonly #config: DispatcherOptions;
   readonly #lanes = new Map<string, Lane>();
   /** The lanes again, as an array to walk without an iterator object. */
@@ -87,8 +73,6 @@ export class Dispatcher {
   #nextWorkerId = 1;
   #dispatchScheduled = false;
   #sinceDispatch = 0;
-  /** The lane a draining worker's slot is promised to. */
-  #slotReservedFor: Lane | null = null;
   #submitTime = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Streams waiting for room under `maxQueue`. */
@@ -96,8 +80,21 @@ export class Dispatcher {
   /** Tasks put back once after their worker died between tasks (see #onWorkerDeath). */
   readonly #sparedOnce = new WeakSet<PendingTask>();
 
+  readonly #policy: SchedulingPolicy;
+
   constructor(options: DispatcherOptions) {
     this.#config = options;
+    this.#policy = new SchedulingPolicy({
+      size: options.size,
+      lanes: this.#laneList,
+      liveWorkers: () => this.#liveWorkers,
+      estimates: options.estimates,
+      maxTasksPerWorker: options.maxTasksPerWorker,
+      spawn: (lane) => this.#spawn(lane),
+      retire: (worker, reason) => this.#retire(worker, reason),
+      failQueued: (lane, error) => this.#failQueued(lane, error),
+      sendBatch: (worker, batch) => this.#sendBatch(worker, batch),
+    });
   }
 
   /** Tasks accepted and not started: queued, or held by a worker behind the one it runs. */
@@ -133,29 +130,11 @@ export class Dispatcher {
   }
 
   /** Every worker as `stats()` shows it, and their busy time (ms) by id. */
-  workerStats(
-    now: number,
-  ): { busy: Map<number, number>; list(utilization: Map<number, number>): WorkerStats[] } {
+  workerStats(now: number): WorkerStatsSnapshot {
     const busy = new Map<number, number>();
     for (const worker of this.#workers) busy.set(worker.id, this.#busyMs(worker, now));
-    const list = (utilization: Map<number, number>) => {
-      const workers: WorkerStats[] = [];
-      for (const worker of this.#workers) {
-        const head = worker.inflight.peek();
-        workers.push({
-          id: worker.id,
-          state: worker.state,
-          permissions: worker.lane.key,
-          isolation: this.#config.isolation,
-          tasksCompleted: worker.tasksCompleted,
-          tasksFailed: worker.tasksFailed,
-          busyMs: busy.get(worker.id) ?? 0,
-          utilization: utilization.get(worker.id) ?? 0,
-          currentTask: head ? taskName(head.definition) : null,
-        });
-      }
-      return workers;
-    };
+    const list = (utilization: Map<number, number>) =>
+      workerStatsList(this.#workers, this.#config.isolation, busy, utilization);
     return { busy, list };
   }
 
@@ -182,33 +161,24 @@ export class Dispatcher {
     for (const worker of [...this.#workers]) this.#retire(worker, "terminated", false);
   }
 
-  /** A new task of `job`, not queued yet. */
-  newTask(
-    job: Job,
-    index: number,
-    definition: FunctionDefinition,
-    mode: CallMode,
-    args: readonly unknown[],
-    items: number,
-    transfer: Transferable[] | undefined,
-    lane: Lane,
-  ): PendingTask {
+  /** A new task of `spec.job`, not queued yet. */
+  newTask(spec: TaskSpec): PendingTask {
     return {
       id: this.#nextTaskId++,
-      job,
-      index,
-      definition,
-      mode,
-      args,
-      transfer,
-      items,
-      lane,
+      job: spec.job,
+      index: spec.index,
+      definition: spec.definition,
+      mode: spec.mode,
+      args: spec.args,
+      transfer: spec.transfer,
+      items: spec.items,
+      lane: spec.lane,
       queuedAt: this.#submitClock(),
       state: "queued",
       worker: null,
       peakMs: 0,
       startedAt: 0,
-      bytes: binaryBytes(args),
+      bytes: binaryBytes(spec.args),
     };
   }
 
@@ -218,13 +188,7 @@ export class Dispatcher {
     task.lane.queued++;
     this.#queued++;
     if (this.#config.events.listening.taskqueued) {
-      this.#config.events.emit("taskqueued", {
-        taskId: task.id,
-        task: taskName(task.definition),
-        items: task.items,
-        queued: this.queued,
-        time: task.queuedAt,
-      });
+      this.#config.events.emit("taskqueued", taskQueuedDetail(task, this.queued));
     }
     // A long loop of submits: send what has gathered now, so workers start during the loop.
     if (++this.#sinceDispatch >= EAGER_DISPATCH) this.#dispatch();
@@ -528,172 +492,18 @@ export class Dispatcher {
     for (let l = 0; l < this.#laneList.length; l++) {
       const lane = this.#laneList[l]!;
       if (lane.queued === 0) continue;
-      this.#ensureWorkers(lane);
+      this.#policy.ensureWorkers(lane);
       const workers = lane.workers;
       let accepting = 0;
       for (let i = 0; i < workers.length; i++) if (workers[i]!.accepting) accepting++;
       for (let i = 0; i < workers.length && lane.queue.length > 0; i++) {
         const worker = workers[i]!;
-        if (worker.accepting) this.#fill(worker, lane, accepting);
+        if (worker.accepting) this.#policy.fill(worker, lane, accepting);
         // Filling may retire a worker (recycled, or a failed send cancelling its job's
         // tasks elsewhere): the next one has then moved into this index.
         if (workers[i] !== worker) i--;
       }
     }
-  }
-
-  /** Starts workers for a lane's queued tasks, within the pool's size, sharing it fairly. */
-  #ensureWorkers(lane: Lane): void {
-    let idle = 0;
-    for (let i = 0; i < lane.workers.length; i++) {
-      if (lane.workers[i]!.inflight.length === 0) idle++;
-    }
-    let wanted = lane.queued - idle;
-    while (wanted > 0) {
-      // A slot freed for a starving lane is kept for it, while it still has work.
-      if (this.#slotReservedFor !== null && this.#slotReservedFor.queued === 0) {
-        this.#slotReservedFor = null;
-      }
-      const reserved = this.#slotReservedFor !== null && this.#slotReservedFor !== lane ? 1 : 0;
-      if (this.#liveWorkers + reserved >= this.#config.size && !this.#freeSlotFor(lane)) return;
-      if (this.#slotReservedFor === lane) this.#slotReservedFor = null;
-      try {
-        this.#spawn(lane);
-      } catch (error) {
-        // No worker can start for this lane (a missing permission, a bad entry): its
-        // tasks can never run, so they fail now rather than wait forever.
-        this.#failQueued(lane, error);
-        return;
-      }
-      wanted--;
-    }
-  }
-
-  /**
-   * Makes room for a lane with queued tasks: retires an idle worker of a lane that has
-   * nothing queued, or, failing that, one of a lane above its fair share of `size`.
-   * Returns whether a slot is free now.
-   */
-  #freeSlotFor(lane: Lane): boolean {
-    for (const other of this.#laneList) {
-      if (other === lane || other.queued > 0) continue;
-      for (const worker of other.workers) {
-        if (worker.state === "idle" && worker.inflight.length === 0) {
-          this.#retire(worker, "rebalanced");
-          return true;
-        }
-      }
-    }
-    let busyLanes = 0;
-    for (const other of this.#laneList) {
-      if (other.queued > 0 || other.workers.length > 0) busyLanes++;
-    }
-    const fairShare = Math.max(1, Math.floor(this.#config.size / Math.max(busyLanes, 1)));
-    if (lane.workers.length >= fairShare) return false;
-    // No idle worker elsewhere (an idle one of a lane with queued work is about to take it): one busy worker of the lane with the most workers beyond its
-    // share (or with any, when this lane has none at all) takes no more tasks and retires
-    // when idle. One at a time: a slot already on its way is enough. A worker still
-    // starting is left alone: it was started for its own lane's queued work, which it
-    // runs first (else two lanes would take the slot from each other for ever).
-    let donor: Lane | undefined;
-    for (const other of this.#laneList) {
-      if (other === lane) continue;
-      for (const worker of other.workers) if (worker.draining) return false;
-      const spare = other.workers.length - (lane.workers.length === 0 ? 0 : fairShare);
-      if (spare > 0 && (!donor || other.workers.length > donor.workers.length)) donor = other;
-    }
-    const worker = donor?.workers.find((w) => w.state === "busy");
-    if (worker) {
-      worker.draining = true;
-      this.#slotReservedFor = lane;
-    }
-    return false;
-  }
-
-  /**
-   * Sends a worker queued tasks: always one when it holds none, and more only while all it
-   * holds could not last longer than {@link BATCH_TARGET_MS} (by each function's peak), so a
-   * task sent ahead never waits long behind another while a worker could run it. Tiny tasks
-   * then travel many to a message, and the worker is never idle between them.
-   */
-  #fill(worker: WorkerHandle, lane: Lane, workersInLane: number): void {
-    let share = Math.ceil(lane.queued / workersInLane);
-    // Several messages rather than one big one: the worker sends each batch's results as
-    // it ends, so it is never idle while the pool reads results and sends the next.
-    while (share > 0 && lane.queue.length > 0) {
-      let count = worker.inflight.length;
-      let ahead = count === 0 ? 0 : this.#heldMs(worker);
-      if (count > 0 && ahead >= BATCH_TARGET_MS) return;
-      const room = Math.min(
-        MAX_IN_FLIGHT - count,
-        this.#config.maxTasksPerWorker - worker.sent,
-        share,
-        MAX_BATCH,
-      );
-      if (room <= 0) return;
-      // Sized up front: a lone task's batch is then one small array, not a grown one.
-      const batch = new Array<PendingTask>(Math.min(room, lane.queue.length));
-      let taken = 0;
-      let bytes = 0;
-      while (taken < room && lane.queue.length > 0) {
-        if (count > 0 && ahead >= BATCH_TARGET_MS) break;
-        // Big binary arguments go in messages of their own: the worker starts on the first
-        // while the next is still being copied.
-        if (taken > 0 && bytes + lane.queue.peek()!.bytes > MAX_BATCH_BYTES) break;
-        const task = lane.queue.peek()!;
-        if (task.state !== "queued") { // cancelled while queued
-          lane.queue.shift();
-          continue;
-        }
-        const peak = this.#config.estimates.peakMs(task);
-        // Behind others, a task that might run long would make them wait: it stays.
-        if (count > 0 && ahead + peak > BATCH_TARGET_MS) break;
-        if (!this.#canLoad(worker, task)) {
-          // Started without this task module: a fresh worker will have it.
-          worker.draining = true;
-          break;
-        }
-        lane.queue.shift();
-        task.peakMs = peak;
-        ahead += peak;
-        count++;
-        bytes += task.bytes;
-        batch[taken++] = task;
-      }
-      batch.length = taken;
-      if (taken === 0) {
-        if (worker.draining && worker.inflight.length === 0) this.#retire(worker, "recycled");
-        return;
-      }
-      share -= batch.length;
-      this.#sendBatch(worker, batch);
-      if (worker.state === "exiting" || worker.draining) return;
-    }
-  }
-
-  /**
-   * How long what a worker holds could still last: the peaks of its tasks, where the one
-   * it runs counts at least as long as it has run (a function's peak can be out of date).
-   */
-  #heldMs(worker: WorkerHandle): number {
-    const head = worker.inflight.peek()!;
-    if (head.startedAt === 0) return worker.heldMs;
-    const ran = wallClock() - head.startedAt;
-    return ran > head.peakMs ? worker.heldMs - head.peakMs + ran : worker.heldMs;
-  }
-
-  /**
-   * Whether a worker can import the task's module: it has the function already, the module
-   * is in its start-up graph, or it may read the file itself (see src/_task_modules.ts).
-   */
-  #canLoad(worker: WorkerHandle, task: PendingTask): boolean {
-    const definition = task.definition;
-    if (definition.kind !== "module" || worker.knows(definition.fnId)) return true;
-    if (worker.preloaded.has(definition.url) || mayRead(worker.lane.permissions, definition.url)) {
-      return true;
-    }
-    rememberTaskModule(definition.url);
-    return false;
   }
 
   /**
@@ -884,23 +694,9 @@ export class Dispatcher {
     cancelled = false,
   ): void {
     if (!this.#config.events.listening.taskend) return;
-    const base = {
-      taskId: task.id,
-      task: taskName(task.definition),
-      workerId,
-      ok,
-      waitMs: Math.max(0, start - task.queuedAt),
-      runMs,
-      items: task.items,
-      time: wallClock(),
-    };
     this.#config.events.emit(
       "taskend",
-      ok
-        ? base
-        : cancelled
-        ? { ...base, error: errorSummary(error), cancelled: true }
-        : { ...base, error: errorSummary(error) },
+      taskEndDetail(task, workerId, ok, error, runMs, start, cancelled),
     );
   }
 }
@@ -913,20 +709,4 @@ function findById(tasks: Iterable<PendingTask>, id: number): PendingTask | undef
 function toCallerErrorOfCrash(thrown: Parameters<typeof toCallerError>[0]["thrown"]): unknown {
   const error = toCallerError({ as: "task", thrown });
   return (error as Error).cause ?? error;
-}
-
-function errorSummary(error: unknown): { name: string; message: string; cause?: string } {
-  const name = (error as Error)?.name ?? "Error";
-  const cause = (error as Error)?.cause;
-  const causeName = cause instanceof Error || (cause !== null && typeof cause === "object")
-    ? (cause as Error).name
-    : undefined;
-  return typeof causeName === "string"
-    ? { name, message: messageOf(error), cause: causeName }
-    : { name, message: messageOf(error) };
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) return error.message;
-  return String(error);
 }

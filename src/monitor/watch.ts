@@ -8,10 +8,10 @@
  * @module
  */
 
-import { POOL_EVENT_TYPES } from "./events.ts";
-import type { PoolEventMap, PoolEventType } from "./events.ts";
-import type { PoolStats } from "./stats.ts";
-import { MAX_TIMER_MS } from "./_timers.ts";
+import { POOL_EVENT_TYPES } from "../core/events.ts";
+import type { PoolEventMap, PoolEventType } from "../core/events.ts";
+import type { PoolStats } from "../core/stats.ts";
+import { MAX_TIMER_MS } from "../util/_timers.ts";
 
 /** What a monitor needs of a pool: its events and its `stats()`. `Pool` is one. */
 export interface MonitoredPool extends EventTarget {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { rememberTaskModule } from "./_task_modules.ts";
-import type { FunctionDefinition } from "./protocol.ts";
+import { rememberTaskModule } from "../transport/_task_modules.ts";
+import type { FunctionDefinition } from "../wire/protocol.ts";
 
 /**
  * A reference to a function exported by a task module. The worker imports the module and
@@ -55,8 +55,8 @@ export type TaskModule<M> = {
  * import { Pool, taskModule } from "@seed/pool";
  * import assert from "node:assert/strict";
  *
- * const tasks = taskModule<typeof import("../tests/fixtures/math.ts")>(
- *   new URL("../tests/fixtures/math.ts", import.meta.url),
+ * const tasks = taskModule<typeof import("../../tests/fixtures/math.ts")>(
+ *   new URL("../../tests/fixtures/math.ts", import.meta.url),
  * );
  * await using pool = new Pool(2);
  * const squares: number[] = await pool.map(tasks.square, [1, 2, 3]);

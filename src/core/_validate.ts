@@ -82,7 +82,7 @@ export function nonNegativeInteger(value: unknown, name: string): number {
 
 /**
  * A delay in ms: any non-negative number, `Infinity` for none. Delays beyond what
- * `setTimeout` takes are honoured by `setLongTimeout` (src/_timers.ts).
+ * `setTimeout` takes are honoured by `setLongTimeout` (src/util/_timers.ts).
  */
 export function timeoutMs(value: unknown, name: string, action: string): number {
   if (typeof value !== "number") {

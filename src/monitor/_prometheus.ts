@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { TaskEndDetail } from "./events.ts";
-import type { PoolStats } from "./stats.ts";
+import type { TaskEndDetail } from "../core/events.ts";
+import type { PoolStats } from "../core/stats.ts";
 
 /** The Content-Type of the text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { CanonicalPermissions } from "./permissions.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 
 export const TASK_MODULES: Set<string> = new Set<string>();
 

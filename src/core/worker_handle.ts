@@ -6,11 +6,11 @@
  * @module
  */
 
-import { Fifo } from "./_fifo.ts";
+import { Fifo } from "../util/_fifo.ts";
 import type { WorkerState } from "./events.ts";
-import { CALL_MODES, type FunctionDefinition, type LoneTask } from "./protocol.ts";
+import { CALL_MODES, type FunctionDefinition, type LoneTask } from "../wire/protocol.ts";
 import type { Lane, PendingTask } from "./scheduler.ts";
-import type { Transport } from "./transport.ts";
+import type { Transport } from "../transport/transport.ts";
 
 /**
  * Functions a worker keeps compiled or imported, at most (plus any that tasks in flight on

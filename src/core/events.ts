@@ -5,7 +5,10 @@
  * @module
  */
 
-import type { PermissionsKey } from "./permissions.ts";
+import type { PermissionsKey } from "../permissions/descriptor.ts";
+import type { PendingTask } from "./scheduler.ts";
+import { wallClock } from "./stats.ts";
+import { taskName } from "./task.ts";
 
 /** Whether a worker is a Web Worker thread or a Deno subprocess. */
 export type Isolation = "worker" | "process";
@@ -131,3 +134,58 @@ export const POOL_EVENT_TYPES: readonly PoolEventType[] = [
   "taskstart",
   "taskend",
 ];
+
+/** The detail of a `taskqueued` event for a task just queued. */
+export function taskQueuedDetail(task: PendingTask, queued: number): TaskQueuedDetail {
+  return {
+    taskId: task.id,
+    task: taskName(task.definition),
+    items: task.items,
+    queued,
+    time: task.queuedAt,
+  };
+}
+
+/** The detail of a `taskend` event; `start` is when it started (or failed, never sent). */
+export function taskEndDetail(
+  task: PendingTask,
+  workerId: number,
+  ok: boolean,
+  error: unknown,
+  runMs: number,
+  start: number,
+  cancelled: boolean,
+): TaskEndDetail {
+  const base = {
+    taskId: task.id,
+    task: taskName(task.definition),
+    workerId,
+    ok,
+    waitMs: Math.max(0, start - task.queuedAt),
+    runMs,
+    items: task.items,
+    time: wallClock(),
+  };
+  return ok
+    ? base
+    : cancelled
+    ? { ...base, error: errorSummary(error), cancelled: true }
+    : { ...base, error: errorSummary(error) };
+}
+
+function errorSummary(error: unknown): { name: string; message: string; cause?: string } {
+  const name = (error as Error)?.name ?? "Error";
+  const cause = (error as Error)?.cause;
+  const causeName = cause instanceof Error || (cause !== null && typeof cause === "object")
+    ? (cause as Error).name
+    : undefined;
+  return typeof causeName === "string"
+    ? { name, message: messageOf(error), cause: causeName }
+    : { name, message: messageOf(error) };
+}
+
+/** The message of an error, or the thrown value as text. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

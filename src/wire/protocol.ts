@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskFailure, ThrownData } from "./errors.ts";
+import type { TaskFailure, ThrownData } from "./thrown.ts";
 
 /** How a task's function is found in the worker: compiled from source, or imported. */
 export type FunctionDefinition =
@@ -126,7 +126,7 @@ export function isLoneResult(message: FromWorker): message is LoneResult {
 /**
  * The memory a Web Worker shares with its transport, sent as the worker's very first
  * message (before `init`): how the pool tells, once it has stopped a worker, whether the
- * thread is stuck in code that Deno cannot interrupt (src/transport.ts). Int32 slot
+ * thread is stuck in code that Deno cannot interrupt (src/transport/web_worker.ts). Int32 slot
  * {@link IN_TASK_SLOT} is 1 while the runtime runs tasks synchronously; Float64 slot
  * {@link HEARTBEAT_SLOT} is the `Date.now()` of the worker's last event-loop heartbeat
  * (every {@link HEARTBEAT_MS}), 0 before the first.

@@ -6,129 +6,48 @@
  */
 
 import { Dispatcher } from "./dispatcher.ts";
-import { describe, PoolClosedError, TimeoutError } from "./errors.ts";
+import type { Executor } from "./executor.ts";
+import {
+  type ApplyAsyncOptions,
+  type CallOptions,
+  checkInitArgs,
+  checkPoolOptions,
+  type ImapOptions,
+  type MapAsyncOptions,
+  type MapOptions,
+  type PoolOptions,
+} from "./options.ts";
+import { PoolClosedError, TimeoutError } from "./errors.ts";
 import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
 import {
   assertPermissionsGrantable,
-  assertWorkerOptionsEnabled,
   type CanonicalPermissions,
   canonicalPermissions,
   type Permissions,
   permissionsKey,
-} from "./permissions.ts";
-import type { CallMode } from "./protocol.ts";
-import {
-  ApplyJob,
-  AsyncResult,
-  type JobHost,
-  MapJob,
-  type ResultCallbacks,
-  StreamJob,
-} from "./results.ts";
+} from "../permissions/descriptor.ts";
+import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
+import type { CallMode, FunctionDefinition } from "../wire/protocol.ts";
+import { ApplyJob, type JobHost, MapJob } from "./jobs.ts";
+import { StreamJob } from "./stream_job.ts";
+import { AsyncResult, type ResultCallbacks } from "./results.ts";
 import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./scheduler.ts";
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
-import { FunctionTable, type Task, type TaskFn, type TaskRef } from "./task.ts";
-import { processTransport } from "./process_transport.ts";
-import {
-  assertWorkerEntryReadable,
-  type TransportFactory,
-  webWorkerTransports,
-} from "./transport.ts";
-import { binaryBytes, collect, transfersIn } from "./_payload.ts";
+import { FunctionTable, type Task } from "./task.ts";
+import { processTransport } from "../transport/process.ts";
+import { webWorkerTransports } from "../transport/web_worker.ts";
+import { binaryBytes, collect, transfersIn } from "../wire/_payload.ts";
 import { SlotList } from "./_slots.ts";
-import { clearLongTimeout, setLongTimeout } from "./_timers.ts";
+import { clearLongTimeout, setLongTimeout } from "../util/_timers.ts";
 import {
   type CallMethod,
   checkArgumentLists,
   checkCallOptions,
   checkIterable,
-  memoryLimit,
-  nonNegativeInteger,
-  poolSize,
-  positiveInteger,
-  timeoutMs,
-  typeName,
-  unknownOption,
 } from "./_validate.ts";
-
-/** Options of `new Pool(options)`. */
-export interface PoolOptions {
-  /** How many workers at most, up to 1024; default `navigator.hardwareConcurrency`. */
-  size?: number;
-  /** Default permissions of the pool's tasks; default `"inherit"` (Deno's Worker default). */
-  permissions?: Permissions;
-  /** `"worker"` (Web Worker threads, default) or `"process"` (Deno subprocesses). */
-  isolation?: Isolation;
-  /**
-   * Heap limit per worker in MiB; beyond it a task fails with WorkerCrashError. Needs
-   * `isolation: "process"` (else a TypeError).
-   */
-  memoryLimitMb?: number;
-  /** Runs once in each new worker before its first task. */
-  initializer?: TaskFn | TaskRef;
-  /** Arguments of the initializer. */
-  initArgs?: unknown[];
-  /** A worker is replaced after running this many tasks (Python's `maxtasksperchild`). */
-  maxTasksPerWorker?: number;
-  /** At most this many tasks wait for a worker; a submit beyond rejects with QueueFullError. */
-  maxQueue?: number;
-  /** Idle workers exit after this many ms, and are started again on demand; `Infinity`: never. */
-  idleTimeout?: number;
-  /** The pool's name in the dashboard and in metrics. */
-  name?: string;
-}
-
-/** Options of every call. */
-export interface CallOptions {
-  /** Permissions of this call's tasks; default the pool's. */
-  permissions?: Permissions;
-  /** Aborting removes queued tasks and stops running ones; the call rejects with the reason. */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds from the call until it is stopped and rejects with `TimeoutError`; any
-   * length, `Infinity` for none.
-   */
-  timeout?: number;
-  /** ArrayBuffers (and other transferables) in the arguments to move instead of copy. */
-  transfer?: Transferable[];
-}
-
-/** Options of `map`, `imap` and `starmap` calls. */
-export interface MapOptions extends CallOptions {
-  /** Items per task; default an automatic choice (see the README). */
-  chunksize?: number;
-}
-
-/** Options of `applyAsync`. */
-export interface ApplyAsyncOptions<R> extends CallOptions, ResultCallbacks<R> {}
-
-/** Options of `mapAsync` and `starmapAsync`. */
-export interface MapAsyncOptions<R> extends MapOptions, ResultCallbacks<R[]> {}
-
-/** Options of `imap` and `imapUnordered`. */
-export interface ImapOptions extends MapOptions {
-  /** At most this many input items pulled and not yet consumed; default automatic. */
-  window?: number;
-}
-
-const POOL_OPTION_NAMES = new Set([
-  "size",
-  "permissions",
-  "isolation",
-  "memoryLimitMb",
-  "initializer",
-  "initArgs",
-  "maxTasksPerWorker",
-  "maxQueue",
-  "idleTimeout",
-  "name",
-  "transport",
-]);
 
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
-
-let poolCount = 0;
 
 /**
  * A pool of worker threads (or processes) that runs functions in parallel, in the manner
@@ -153,6 +72,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #jobs = new SlotList<Job>();
   readonly #jobCleanups = new Map<Job, () => void>();
   readonly #functions = new FunctionTable();
+  /** What {@link #prepare} resolved for the call being made; read at once by the caller. */
+  readonly #prepared: { definition: FunctionDefinition; lane: Lane } = {
+    definition: undefined as unknown as FunctionDefinition,
+    lane: undefined as unknown as Lane,
+  };
   readonly #estimates = new RunTimeEstimates();
   readonly #recorder: StatsRecorder;
   readonly #listening: Record<PoolEventType, number> = {
@@ -162,7 +86,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     taskstart: 0,
     taskend: 0,
   };
-  readonly #dispatcher: Dispatcher;
+  /** What runs the tasks: the local dispatcher (see executor.ts for the seam). */
+  readonly #dispatcher: Executor;
   readonly #createdAt = wallClock();
   #state: PoolState = "running";
   #drained: (() => void) | null = null;
@@ -191,67 +116,15 @@ export class Pool extends EventTarget implements AsyncDisposable {
           "code with `if (import.meta.main) { ... }`",
       );
     }
-    const options: PoolOptions & { transport?: TransportFactory } =
-      typeof sizeOrOptions === "number" || sizeOrOptions === undefined
-        ? { size: sizeOrOptions as number }
-        : sizeOrOptions;
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(
-        `Cannot create pool as its argument must be a size or an options object: current ` +
-          `value is ${describe(sizeOrOptions)}`,
-      );
-    }
-    for (const key of Object.keys(options)) {
-      if (!POOL_OPTION_NAMES.has(key)) {
-        const documented = [...POOL_OPTION_NAMES].filter((name) => name !== "transport");
-        throw unknownOption(key, documented, "create pool", "Pool");
-      }
-    }
-    this.#size = poolSize(options.size);
-    if (options.name !== undefined && typeof options.name !== "string") {
-      throw new TypeError(
-        `Cannot create pool as 'name' must be a string: current value is ${typeName(options.name)}`,
-      );
-    }
-    this.#name = options.name ?? `pool-${++poolCount}`;
-    const isolation = options.isolation ?? "worker";
-    if (isolation !== "worker" && isolation !== "process") {
-      throw new TypeError(
-        `Cannot create pool as 'isolation' must be "worker" or "process": current value is ` +
-          describe(isolation),
-      );
-    }
+    const checked = checkPoolOptions(sizeOrOptions);
+    const { options, isolation, maxTasksPerWorker, maxQueue, idleTimeout, memoryLimitMb } = checked;
+    this.#size = checked.size;
+    this.#name = checked.name;
     this.#isolation = isolation;
-    if (isolation === "worker" && options.transport === undefined) assertWorkerEntryReadable();
-    const maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
-        options.maxTasksPerWorker === Infinity
-      ? Infinity
-      : positiveInteger(options.maxTasksPerWorker, "maxTasksPerWorker");
-    const maxQueue = options.maxQueue === undefined || options.maxQueue === Infinity
-      ? Infinity
-      : nonNegativeInteger(options.maxQueue, "maxQueue");
-    // Infinity: idle workers stay.
-    const idleTimeout = options.idleTimeout === undefined ||
-        timeoutMs(options.idleTimeout, "idleTimeout", "create pool") === Infinity
-      ? undefined
-      : options.idleTimeout;
-    const memoryLimitMb = options.memoryLimitMb === undefined
-      ? undefined
-      : memoryLimit(options.memoryLimitMb, isolation);
     const initializer = options.initializer === undefined
       ? null
       : this.#functions.resolve(options.initializer, "initializer");
-    const initArgs = options.initArgs ?? [];
-    if (!Array.isArray(initArgs)) {
-      throw new TypeError(`Cannot create pool as 'initArgs' must be an array`);
-    }
-    try {
-      structuredClone(initArgs);
-    } catch (error) {
-      throw new TypeError(
-        `Cannot create pool as 'initArgs' cannot be structured-cloned: ${(error as Error).message}`,
-      );
-    }
+    const initArgs = checkInitArgs(options.initArgs);
     this.#recorder = new StatsRecorder(this.#createdAt);
     this.#dispatcher = new Dispatcher({
       size: this.#size,
@@ -688,6 +561,38 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   // ---- calls -------------------------------------------------------------------------
 
+  /**
+   * Checks a call and resolves what its tasks need, the same way for every method: the
+   * pool runs, the input is an argument list (`"args"`) or an iterable, the options are
+   * known, the function can travel; then the lane of its permissions. Returns the input
+   * (`undefined` args become `[]`, a string an iterator); the function's definition and
+   * the lane are left in {@link #prepared}, read at once: no object per call.
+   */
+  #prepare(
+    method: CallMethod,
+    fn: unknown,
+    input: unknown,
+    kind: "args" | "iterable",
+    options: CallOptions | undefined,
+  ): unknown {
+    this.#assertRunning(method);
+    if (kind === "iterable") input = checkIterable(input, method);
+    else if (input === undefined) input = [];
+    else if (!Array.isArray(input)) {
+      throw new TypeError(
+        `Cannot ${method} as 'args' must be an array of arguments: current value is ` +
+          `${typeof input}`,
+      );
+    }
+    checkCallOptions(options, method);
+    const prepared = this.#prepared;
+    prepared.definition = this.#functions.resolve(fn, "fn");
+    prepared.lane = options?.permissions === undefined
+      ? this.#defaultLane
+      : this.#laneFor(options.permissions, "options.permissions");
+    return input;
+  }
+
   #applyJob<R>(
     fn: unknown,
     args: unknown,
@@ -695,30 +600,19 @@ export class Pool extends EventTarget implements AsyncDisposable {
     callbacks: ResultCallbacks<R> | undefined,
     method: CallMethod,
   ): ApplyJob<R> {
-    this.#assertRunning(method);
-    if (args === undefined) args = [];
-    if (!Array.isArray(args)) {
-      throw new TypeError(
-        `Cannot ${method} as 'args' must be an array of arguments: current value is ` +
-          `${typeof args}`,
-      );
-    }
-    checkCallOptions(options, method);
-    const definition = this.#functions.resolve(fn, "fn");
-    const lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
+    const argList = this.#prepare(method, fn, args, "args", options) as readonly unknown[];
+    const { definition, lane } = this.#prepared;
     const job = new ApplyJob<R>(this.#host, callbacks);
-    const task = this.#dispatcher.newTask(
+    const task = this.#dispatcher.newTask({
       job,
-      0,
+      index: 0,
       definition,
-      "apply",
-      args,
-      1,
-      options?.transfer,
+      mode: "apply",
+      args: argList,
+      items: 1,
+      transfer: options?.transfer,
       lane,
-    );
+    });
     this.#dispatcher.assertQueueRoom(1, method);
     job.task = task;
     this.#jobs.add(job);
@@ -735,13 +629,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     mode: CallMode,
     method: CallMethod,
   ): MapJob<R> {
-    this.#assertRunning(method);
-    iterable = checkIterable(iterable, method);
-    checkCallOptions(options, method);
-    const definition = this.#functions.resolve(fn, "fn");
-    const lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
+    iterable = this.#prepare(method, fn, iterable, "iterable", options);
+    const { definition, lane } = this.#prepared;
     const job = new MapJob<R>(this.#host, callbacks);
     this.#jobs.add(job);
     if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
@@ -762,16 +651,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
       for (let start = 0; start < items.length; start += chunksize) {
         const chunk = items.slice(start, start + chunksize);
         const transfer = options?.transfer ? transfersIn(chunk, options.transfer) : undefined;
-        const task = this.#dispatcher.newTask(
+        const task = this.#dispatcher.newTask({
           job,
-          start,
+          index: start,
           definition,
           mode,
-          chunk,
-          chunk.length,
+          args: chunk,
+          items: chunk.length,
           transfer,
           lane,
-        );
+        });
         job.add(task);
         this.#dispatcher.enqueue(task);
       }
@@ -800,13 +689,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     ordered: boolean,
     method: CallMethod,
   ): StreamJob<R> {
-    this.#assertRunning(method);
-    iterable = checkIterable(iterable, method);
-    checkCallOptions(options, method);
-    const definition = this.#functions.resolve(fn, "fn");
-    const lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
+    iterable = this.#prepare(method, fn, iterable, "iterable", options);
+    const { definition, lane } = this.#prepared;
     const chunksize = options?.chunksize === undefined
       ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size)
       : () => options.chunksize!;
@@ -824,16 +708,16 @@ export class Pool extends EventTarget implements AsyncDisposable {
         }
         this.#dispatcher.assertQueueRoom(1, method);
         const transfer = options?.transfer ? transfersIn(items, options.transfer) : undefined;
-        const task = this.#dispatcher.newTask(
+        const task = this.#dispatcher.newTask({
           job,
           index,
           definition,
-          "map",
-          items,
-          items.length,
+          mode: "map",
+          args: items,
+          items: items.length,
           transfer,
           lane,
-        );
+        });
         this.#dispatcher.enqueue(task);
         return task;
       },

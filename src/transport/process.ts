@@ -1,6 +1,6 @@
 /**
  * Process isolation: each worker is a Deno subprocess running `workers/process.ts`, the same
- * runtime as a Web Worker, with messages framed on its stdio (src/_frames.ts: a marked,
+ * runtime as a Web Worker, with messages framed on its stdio (src/wire/_frames.ts: a marked,
  * checked header with the length, then the message in a small encoding of plain data or in
  * `node:v8` serialization, which has structured-clone semantics). Bytes on the worker's
  * stdout that are not a frame end that worker at once (see `#onCorrupt`).
@@ -10,7 +10,7 @@
  * download no code: not from npm, not from the hosts Deno allows by default), and a V8 heap
  * limit when `memoryLimitMb` is set. Killing it stops anything, even `while (true) {}`.
  * When the library itself is remote (installed from a registry), its worker code is put in
- * Deno's cache before such a worker starts (see src/_process_imports.ts).
+ * Deno's cache before such a worker starts (see src/transport/_process_imports.ts).
  *
  * Task modules load whatever the worker's read permission: Deno checks a module imported
  * at run time against the importing process's own read permission, but not the modules of
@@ -23,15 +23,17 @@
  * @module
  */
 
-import { FrameDecoder, FrameWriter } from "./_frames.ts";
+import { FrameDecoder, FrameWriter } from "../wire/_frames.ts";
 import { cacheStartupGraph, importPlan } from "./_process_imports.ts";
 import { entryWithModules } from "./_task_modules.ts";
-import { PermissionError } from "./errors.ts";
-import { type CanonicalPermissions, configFileInUse, permissionFlags } from "./permissions.ts";
-import { type FromWorker, isLoneResult, type ToWorker } from "./protocol.ts";
+import { PermissionError } from "../core/errors.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
+import { configFileInUse } from "../permissions/deno_config.ts";
+import { permissionFlags } from "../permissions/flags.ts";
+import { type FromWorker, isLoneResult, type ToWorker } from "../wire/protocol.ts";
 import type { Transport, TransportFactory, TransportOptions } from "./transport.ts";
 
-const ENTRY_URL = new URL("../workers/process.ts", import.meta.url).href;
+const ENTRY_URL = new URL("../../workers/process.ts", import.meta.url).href;
 
 /**
  * The argument that marks a pool's worker processes in the process table

@@ -8,9 +8,9 @@
  * @module
  */
 
-import { Fifo } from "./_fifo.ts";
-import type { CanonicalPermissions, PermissionsKey } from "./permissions.ts";
-import type { CallMode, FunctionDefinition } from "./protocol.ts";
+import { Fifo } from "../util/_fifo.ts";
+import type { CanonicalPermissions, PermissionsKey } from "../permissions/descriptor.ts";
+import type { CallMode, FunctionDefinition } from "../wire/protocol.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 
 /** What a job (one call: an apply, a map, an imap) does with its tasks' outcomes. */
@@ -53,6 +53,12 @@ export interface PendingTask {
   /** About how many bytes of binary data its arguments hold (see `binaryBytes`). */
   readonly bytes: number;
 }
+
+/** What a new task is made of: the rest of a {@link PendingTask} is the dispatcher's. */
+export type TaskSpec = Pick<
+  PendingTask,
+  "job" | "index" | "definition" | "mode" | "args" | "transfer" | "items" | "lane"
+>;
 
 /** The tasks and workers of one permission set. */
 export class Lane {
@@ -106,7 +112,7 @@ export class RunTimeEstimates {
   observe(fnId: number, runMs: number, items: number): void {
     const sample = runMs / Math.max(items, 1);
     const previous = this.#perItemMs.get(fnId);
-    // Bounded as the definitions are (src/task.ts): the oldest function is forgotten.
+    // Bounded as the definitions are (src/core/task.ts): the oldest function is forgotten.
     if (previous === undefined && this.#perItemMs.size >= 4096) {
       this.#perItemMs.delete(this.#perItemMs.keys().next().value!);
     }
