@@ -19,6 +19,7 @@ import type { CliIo } from "./io.ts";
 import { countJsonLines, type JsonLine, readJsonLines } from "./jsonl.ts";
 import { errorInfo, errorRecord, LineWriter, resultRecord } from "./output.ts";
 import { ProgressReporter } from "./progress.ts";
+import { StartTimeouts } from "./start_timeouts.ts";
 import { createTaskPool, prepareTaskPool, TaskModuleError } from "./task_pool.ts";
 import { UsageError } from "./exit.ts";
 
@@ -95,6 +96,7 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
       isolation: options.isolation,
       permissions: options.permissions,
       name: `pool map ${options.exportName}`,
+      importAtStart: options.timeout !== undefined,
     });
   } catch (error) {
     inputFile?.close();
@@ -241,9 +243,11 @@ export async function runMap(options: MapCommandOptions, io: CliIo): Promise<num
     settle(item, errorRecord(errorInfo(error), item.input, item.line), false);
   };
 
+  // Each call below is one task (an apply, or a map of one chunk), as StartTimeouts needs.
+  const timeouts = options.timeout === undefined ? null : new StartTimeouts(pool, options.timeout);
   const submit = (items: Item[]) => {
     for (const item of items) running.set(item.seq, item);
-    const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
+    const callOptions = timeouts === null ? {} : { signal: timeouts.next() };
     try {
       if (options.chunksize === undefined) {
         const item = items[0]!;

@@ -250,6 +250,19 @@ Deno.test("pool map --timeout counts a line's own run, not its worker's start no
   assert.deepEqual(records(run.stdout), [1, 2, 3, 4, 5, 6].map((result) => ({ result })));
 });
 
+Deno.test("pool map --timeout does not count the start of a worker that replaced a timed-out one", async () => {
+  // The first line hangs and times out; its worker is replaced, and the new one takes
+  // 400 ms to import the module: the lines after must not time out for that.
+  const slowImport = fileURLToPath(new URL("./fixtures/slow_import.ts", import.meta.url));
+  const run = await runCli(
+    ["map", slowImport, "echoOrHang", "--timeout", "200", "-j", "1"],
+    '"hang"\n1\n2\n',
+  );
+  const out = records(run.stdout);
+  assert.equal((out[0] as { error: { name: string } }).error.name, "TimeoutError", run.stdout);
+  assert.deepEqual(out.slice(1), [{ result: 1 }, { result: 2 }], run.stdout + run.stderr);
+});
+
 Deno.test("pool map and apply with a wrong export name: one usage error naming the exports, before any input", async () => {
   const dir = await Deno.makeTempDir();
   try {
