@@ -50,12 +50,16 @@ for (const isolation of ISOLATIONS) {
       await using pool = new Pool({ size: 2, isolation });
       await pool.map(math.square, [1, 2], { chunksize: 1 });
       await allIdle(pool, 2);
+      // The slow item finishes only once the consumer has received the five quick ones.
       const items = [
-        { file: file.path, value: 0, meet: 6 },
+        { file: file.path, value: 0, meet: 5 },
         ...[1, 2, 3, 4, 5].map((value) => ({ file: file.path, value })),
       ];
       const out: string[] = [];
-      for await (const result of pool.imapUnordered(barrier.step, items)) out.push(result);
+      for await (const result of pool.imapUnordered(barrier.step, items)) {
+        out.push(result);
+        await Deno.writeTextFile(file.path, ".", { append: true });
+      }
       assert.equal(out.at(-1), "met", `the slow item waited for quick ones: ${out}`);
       assert.deepEqual(out.slice(0, 5).sort(), ["1", "2", "3", "4", "5"]);
     },
