@@ -123,7 +123,6 @@ const OVERSIZE: Readonly<Record<string, number>> = {
   "src/core/pool.ts": 800,
   // Workers' life cycle, reading results and cancelling (the policy and events are out).
   "src/core/dispatcher.ts": 715,
-  "src/transport/process.ts": 420,
 };
 
 Deno.test("house: no file of src/ or workers/ passes its size limit", () => {
