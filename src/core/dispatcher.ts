@@ -1,17 +1,17 @@
 /**
  * The dispatcher: the lanes of queued tasks (one per permission set), the workers and the
  * tasks in flight on them. It starts and retires workers within the pool's size (their
- * life cycle is in worker_lifecycle.ts, the choice of when in policy.ts), sends
- * each worker batches sized by the scheduler's estimates, routes results to their jobs, and
- * stops what is cancelled. The `Pool` owns the calls and the jobs; this owns the workers.
+ * life cycle is in worker_lifecycle.ts, the choice of when in policy.ts), sends each
+ * worker batches sized by the scheduler's estimates, routes results to their jobs, and
+ * stops what is cancelled (task_ends.ts ends the tasks that get no result). The `Pool` owns the calls and the jobs; this owns the workers.
  * It is the local {@link Executor} (see executor.ts).
  *
  * @module
  */
 
-import { type PoolClosedError, QueueFullError, toCallerError, WorkerCrashError } from "./errors.ts";
+import { type PoolClosedError, QueueFullError, toCallerError } from "./errors.ts";
 import type { TaskFailure } from "../wire/thrown.ts";
-import { type Isolation, messageOf, taskEndDetail, taskQueuedDetail } from "./events.ts";
+import { type Isolation, taskQueuedDetail } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
   type FromWorker,
@@ -25,6 +25,7 @@ import { taskName } from "./task.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 import { WorkerLifecycle } from "./worker_lifecycle.ts";
+import { emitTaskEnd, TaskEnds } from "./task_ends.ts";
 import { SchedulingPolicy } from "./policy.ts";
 import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
@@ -56,6 +57,8 @@ export class Dispatcher implements Executor {
   readonly #laneList: Lane[] = [];
   /** The workers, started and retired. */
   readonly #life: WorkerLifecycle;
+  /** Tasks cancelled, or failed before they were sent. */
+  readonly #ends: TaskEnds;
   #stopped = false;
   /** Tasks in the state "queued": in a lane's queue, or taken from it and not sent yet. */
   #queued = 0;
@@ -82,10 +85,20 @@ export class Dispatcher implements Executor {
       dispatchIfQueued: () => {
         if (this.#queued > 0) this.#scheduleDispatch();
       },
-      failQueued: (lane, error) => this.#failQueued(lane, error),
-      failNeverSent: (task, error) => this.#failNeverSent(task, error),
+      failQueued: (lane, error) => this.#ends.failQueued(lane, error),
+      failNeverSent: (task, error) => this.#ends.failNeverSent(task, error),
       emitTaskEnd: (task, workerId, ok, error, runMs, start) =>
-        this.#emitTaskEnd(task, workerId, ok, error, runMs, start),
+        emitTaskEnd(options.events, task, workerId, ok, error, runMs, start),
+    });
+    this.#ends = new TaskEnds(options, {
+      unqueued: () => {
+        this.#queued--;
+      },
+      dispatchIfQueued: () => {
+        if (this.#queued > 0) this.#scheduleDispatch();
+      },
+      wakeIfRoom: () => this.#wakeIfRoom(),
+      retire: (worker, reason) => life.retire(worker, reason),
     });
     this.#policy = new SchedulingPolicy({
       size: options.size,
@@ -95,7 +108,7 @@ export class Dispatcher implements Executor {
       maxTasksPerWorker: options.maxTasksPerWorker,
       spawn: (lane) => life.spawn(lane),
       retire: (worker, reason) => life.retire(worker, reason),
-      failQueued: (lane, error) => this.#failQueued(lane, error),
+      failQueued: (lane, error) => this.#ends.failQueued(lane, error),
       sendBatch: (worker, batch) => this.#sendBatch(worker, batch),
     });
   }
@@ -155,11 +168,13 @@ export class Dispatcher implements Executor {
     this.#stopped = true;
     this.#life.stopIdleSweep();
     for (const lane of this.#laneList) {
-      for (const task of lane.queue) if (task.state === "queued") this.#dropQueued(task, reason);
+      for (const task of lane.queue) {
+        if (task.state === "queued") this.#ends.dropQueued(task, reason);
+      }
       lane.queue.clear();
     }
     for (const worker of this.#life.workers) {
-      for (const task of worker.inflight) this.#dropSent(task, worker, reason);
+      for (const task of worker.inflight) this.#ends.dropSent(task, worker, reason);
     }
     for (const worker of [...this.#life.workers]) this.#life.retire(worker, "terminated", false);
   }
@@ -271,12 +286,12 @@ export class Dispatcher implements Executor {
     const taskEnds = this.#config.events.listening.taskend > 0;
     if (failure === null) {
       worker.tasksCompleted++;
-      if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
+      if (taskEnds) emitTaskEnd(this.#config.events, task, worker.id, true, undefined, ran, start);
       task.job.complete(task, value);
     } else {
       worker.tasksFailed++;
       const error = toCallerError(failure);
-      if (taskEnds) this.#emitTaskEnd(task, worker.id, false, error, ran, start);
+      if (taskEnds) emitTaskEnd(this.#config.events, task, worker.id, false, error, ran, start);
       task.job.fail(task, error);
     }
   }
@@ -380,7 +395,7 @@ export class Dispatcher implements Executor {
       worker.send(batch);
     } catch (error) {
       if (batch.length === 1) {
-        this.#failUnsendable(batch[0]!, error);
+        this.#ends.failUnsendable(batch[0]!, error);
         return;
       }
       for (let i = 0; i < batch.length; i++) {
@@ -412,93 +427,12 @@ export class Dispatcher implements Executor {
     if (wasIdle) this.#markStarted(worker);
   }
 
-  #failQueued(lane: Lane, error: unknown): void {
-    const failure = new WorkerCrashError(`Cannot start a worker: ${messageOf(error)}`, {
-      cause: error,
-    });
-    for (let task = lane.queue.shift(); task; task = lane.queue.shift()) {
-      if (task.state !== "queued") continue;
-      this.#failNeverSent(task, failure);
-    }
-  }
-
-  #failUnsendable(task: PendingTask, error: unknown): void {
-    const what = task.mode === "apply" ? "arguments" : "items";
-    this.#failNeverSent(
-      task,
-      new TypeError(
-        `Cannot send the ${what} of task '${taskName(task.definition)}' to a worker as they ` +
-          `cannot be structured-cloned: ${messageOf(error)}`,
-        { cause: error },
-      ),
-    );
-  }
-
-  /** Fails a task that never reached a worker: counted, with its `taskend`, then its job. */
-  #failNeverSent(task: PendingTask, error: unknown): void {
-    task.state = "done";
-    task.lane.queued--;
-    this.#queued--;
-    const now = wallClock();
-    this.#config.recorder.record(false, Math.max(0, now - task.queuedAt), 0, task.items);
-    this.#emitTaskEnd(task, -1, false, error, 0, now);
-    task.job.fail(task, error);
-    // The worker meant for it may be idle now, and so free for another lane's queued work.
-    if (this.#queued > 0) this.#scheduleDispatch();
-  }
-
   /**
    * Drops queued tasks and stops sent ones (a running one takes its worker with it); each
    * is counted as cancelled, and its `taskend` names `reason`.
    */
   cancel(tasks: Iterable<PendingTask>, reason: unknown): void {
-    const cancels = new Map<WorkerHandle, number[]>();
-    for (const task of tasks) {
-      if (task.state === "queued") {
-        this.#dropQueued(task, reason);
-      } else if (task.state === "sent") {
-        const worker = task.worker!;
-        this.#dropSent(task, worker, reason);
-        if (worker.inflight.peek() === task) {
-          worker.inflight.shift();
-          // Deno cannot interrupt a running task: its worker is stopped and replaced.
-          this.#life.retire(worker, "cancelled");
-        } else {
-          worker.inflight.remove(task);
-          worker.heldMs -= task.peakMs;
-          let ids = cancels.get(worker);
-          if (!ids) cancels.set(worker, ids = []);
-          ids.push(task.id);
-        }
-      }
-    }
-    for (const [worker, ids] of cancels) {
-      if (worker.state !== "exiting") worker.transport.send({ type: "cancel", ids });
-    }
-    this.#wakeIfRoom();
-  }
-
-  #dropQueued(task: PendingTask, reason: unknown): void {
-    task.state = "done";
-    task.lane.queued--;
-    this.#queued--;
-    this.#config.recorder.cancelled += task.items;
-    if (this.#config.events.listening.taskend) {
-      const now = wallClock();
-      this.#emitTaskEnd(task, -1, false, reason, 0, now, true);
-    }
-  }
-
-  /** Ends a task a worker holds; the one it runs has run until now. */
-  #dropSent(task: PendingTask, worker: WorkerHandle, reason: unknown): void {
-    task.state = "done";
-    this.#config.recorder.cancelled += task.items;
-    if (this.#config.events.listening.taskend) {
-      const now = wallClock();
-      const running = worker.inflight.peek() === task && task.startedAt > 0;
-      const start = running ? task.startedAt : now;
-      this.#emitTaskEnd(task, worker.id, false, reason, running ? now - start : 0, start, true);
-    }
+    this.#ends.cancel(tasks, reason);
   }
 
   /**
@@ -545,22 +479,6 @@ export class Dispatcher implements Executor {
       if (worker.state !== "exiting" && !worker.draining && worker.inflight.length === 0) free++;
     }
     return Math.max(0, free);
-  }
-
-  #emitTaskEnd(
-    task: PendingTask,
-    workerId: number,
-    ok: boolean,
-    error: unknown,
-    runMs: number,
-    start: number,
-    cancelled = false,
-  ): void {
-    if (!this.#config.events.listening.taskend) return;
-    this.#config.events.emit(
-      "taskend",
-      taskEndDetail(task, workerId, ok, error, runMs, start, cancelled),
-    );
   }
 }
 
