@@ -119,11 +119,12 @@ const MAX_LINES = 400;
  * only shrink. Remove an entry once its file is under the limit.
  */
 const OVERSIZE: Readonly<Record<string, number>> = {
-  // The calls, the jobs they make and the pool's life cycle (the options are out).
-  "src/core/pool.ts": 800,
-  // Workers' life cycle, reading results and cancelling (the policy and events are out).
-  "src/core/dispatcher.ts": 715,
-  "src/transport/process.ts": 420,
+  // Only the public class: its methods' JSDoc and examples are most of it (the calls, their
+  // deadlines, the listener counts and the lanes are out).
+  "src/core/pool.ts": 545,
+  // Dispatching and reading results (the policy, the events, the workers' life cycle and
+  // the tasks ended without a result are out).
+  "src/core/dispatcher.ts": 495,
 };
 
 Deno.test("house: no file of src/ or workers/ passes its size limit", () => {

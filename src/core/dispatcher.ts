@@ -1,22 +1,17 @@
 /**
  * The dispatcher: the lanes of queued tasks (one per permission set), the workers and the
- * tasks in flight on them. It starts and retires workers within the pool's size, sends
- * each worker batches sized by the scheduler's estimates, routes results to their jobs, and
- * stops what is cancelled. The `Pool` owns the calls and the jobs; this owns the workers.
+ * tasks in flight on them. It starts and retires workers within the pool's size (their
+ * life cycle is in worker_lifecycle.ts, the choice of when in policy.ts), sends each
+ * worker batches sized by the scheduler's estimates, routes results to their jobs, and
+ * stops what is cancelled (task_ends.ts ends the tasks that get no result). The `Pool` owns the calls and the jobs; this owns the workers.
  * It is the local {@link Executor} (see executor.ts).
  *
  * @module
  */
 
-import { type PoolClosedError, QueueFullError, toCallerError, WorkerCrashError } from "./errors.ts";
+import { type PoolClosedError, QueueFullError, toCallerError } from "./errors.ts";
 import type { TaskFailure } from "../wire/thrown.ts";
-import {
-  type Isolation,
-  messageOf,
-  taskEndDetail,
-  taskQueuedDetail,
-  type WorkerExitReason,
-} from "./events.ts";
+import { type Isolation, taskQueuedDetail } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
   type FromWorker,
@@ -28,15 +23,12 @@ import { Lane, type PendingTask, type RunTimeEstimates, type TaskSpec } from "./
 import { type StatsRecorder, wallClock, workerStatsList } from "./stats.ts";
 import { taskName } from "./task.ts";
 import type { TransportFactory } from "../transport/transport.ts";
-import { WorkerHandle } from "./worker_handle.ts";
+import type { WorkerHandle } from "./worker_handle.ts";
+import { WorkerLifecycle } from "./worker_lifecycle.ts";
+import { emitTaskEnd, TaskEnds } from "./task_ends.ts";
 import { SchedulingPolicy } from "./policy.ts";
 import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
-import { MAX_TIMER_MS } from "../util/_timers.ts";
-import { mayRead, TASK_MODULES } from "../transport/_task_modules.ts";
-
-/** Workers of a lane that may die in a row before they are ready, before its queue fails. */
-const MAX_FAILED_STARTS = 3;
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
@@ -63,36 +55,60 @@ export class Dispatcher implements Executor {
   readonly #lanes = new Map<string, Lane>();
   /** The lanes again, as an array to walk without an iterator object. */
   readonly #laneList: Lane[] = [];
-  readonly #workers = new Set<WorkerHandle>();
-  readonly #exiting = new Set<Promise<void>>();
+  /** The workers, started and retired. */
+  readonly #life: WorkerLifecycle;
+  /** Tasks cancelled, or failed before they were sent. */
+  readonly #ends: TaskEnds;
   #stopped = false;
-  #liveWorkers = 0;
   /** Tasks in the state "queued": in a lane's queue, or taken from it and not sent yet. */
   #queued = 0;
   #nextTaskId = 1;
-  #nextWorkerId = 1;
   #dispatchScheduled = false;
   #sinceDispatch = 0;
   #submitTime = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Streams waiting for room under `maxQueue`. */
   readonly #roomWaiters: (() => void)[] = [];
-  /** Tasks put back once after their worker died between tasks (see #onWorkerDeath). */
-  readonly #sparedOnce = new WeakSet<PendingTask>();
 
   readonly #policy: SchedulingPolicy;
 
   constructor(options: DispatcherOptions) {
     this.#config = options;
+    const life = this.#life = new WorkerLifecycle(options, {
+      listener: (worker) => ({
+        message: (message) => this.#onMessage(worker, message),
+        exit: (error) => life.onWorkerDeath(worker, error),
+      }),
+      requeued: () => {
+        this.#queued++;
+      },
+      scheduleDispatch: () => this.#scheduleDispatch(),
+      dispatchIfQueued: () => {
+        if (this.#queued > 0) this.#scheduleDispatch();
+      },
+      failQueued: (lane, error) => this.#ends.failQueued(lane, error),
+      failNeverSent: (task, error) => this.#ends.failNeverSent(task, error),
+      emitTaskEnd: (task, workerId, ok, error, runMs, start) =>
+        emitTaskEnd(options.events, task, workerId, ok, error, runMs, start),
+    });
+    this.#ends = new TaskEnds(options, {
+      unqueued: () => {
+        this.#queued--;
+      },
+      dispatchIfQueued: () => {
+        if (this.#queued > 0) this.#scheduleDispatch();
+      },
+      wakeIfRoom: () => this.#wakeIfRoom(),
+      retire: (worker, reason) => life.retire(worker, reason),
+    });
     this.#policy = new SchedulingPolicy({
       size: options.size,
       lanes: this.#laneList,
-      liveWorkers: () => this.#liveWorkers,
+      liveWorkers: () => life.liveWorkers,
       estimates: options.estimates,
       maxTasksPerWorker: options.maxTasksPerWorker,
-      spawn: (lane) => this.#spawn(lane),
-      retire: (worker, reason) => this.#retire(worker, reason),
-      failQueued: (lane, error) => this.#failQueued(lane, error),
+      spawn: (lane) => life.spawn(lane),
+      retire: (worker, reason) => life.retire(worker, reason),
+      failQueued: (lane, error) => this.#ends.failQueued(lane, error),
       sendBatch: (worker, batch) => this.#sendBatch(worker, batch),
     });
   }
@@ -100,7 +116,7 @@ export class Dispatcher implements Executor {
   /** Tasks accepted and not started: queued, or held by a worker behind the one it runs. */
   get queued(): number {
     let held = 0;
-    for (const worker of this.#workers) {
+    for (const worker of this.#life.workers) {
       if (worker.inflight.length > 1) held += worker.inflight.length - 1;
     }
     return this.#queued + held;
@@ -109,13 +125,13 @@ export class Dispatcher implements Executor {
   /** Tasks running now: the head of each worker's in-flight tasks, so never more than them. */
   get running(): number {
     let running = 0;
-    for (const worker of this.#workers) if (worker.inflight.length > 0) running++;
+    for (const worker of this.#life.workers) if (worker.inflight.length > 0) running++;
     return running;
   }
 
   /** Resolves when every worker being stopped is gone. */
-  async exited(): Promise<void> {
-    while (this.#exiting.size > 0) await Promise.all(this.#exiting);
+  exited(): Promise<void> {
+    return this.#life.exited();
   }
 
   /** The lane of a permission set, made on first use. */
@@ -132,16 +148,16 @@ export class Dispatcher implements Executor {
   /** Every worker as `stats()` shows it, and their busy time (ms) by id. */
   workerStats(now: number): WorkerStatsSnapshot {
     const busy = new Map<number, number>();
-    for (const worker of this.#workers) busy.set(worker.id, this.#busyMs(worker, now));
+    for (const worker of this.#life.workers) busy.set(worker.id, this.#busyMs(worker, now));
     const list = (utilization: Map<number, number>) =>
-      workerStatsList(this.#workers, this.#config.isolation, busy, utilization);
+      workerStatsList(this.#life.workers, this.#config.isolation, busy, utilization);
     return { busy, list };
   }
 
   /** Lets every worker go (the pool closed and nothing is left to run). */
   retireAll(): void {
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
-    for (const worker of [...this.#workers]) this.#retire(worker, "closed", false);
+    this.#life.stopIdleSweep();
+    for (const worker of [...this.#life.workers]) this.#life.retire(worker, "closed", false);
   }
 
   /**
@@ -150,15 +166,17 @@ export class Dispatcher implements Executor {
    */
   stop(reason: PoolClosedError): void {
     this.#stopped = true;
-    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#life.stopIdleSweep();
     for (const lane of this.#laneList) {
-      for (const task of lane.queue) if (task.state === "queued") this.#dropQueued(task, reason);
+      for (const task of lane.queue) {
+        if (task.state === "queued") this.#ends.dropQueued(task, reason);
+      }
       lane.queue.clear();
     }
-    for (const worker of this.#workers) {
-      for (const task of worker.inflight) this.#dropSent(task, worker, reason);
+    for (const worker of this.#life.workers) {
+      for (const task of worker.inflight) this.#ends.dropSent(task, worker, reason);
     }
-    for (const worker of [...this.#workers]) this.#retire(worker, "terminated", false);
+    for (const worker of [...this.#life.workers]) this.#life.retire(worker, "terminated", false);
   }
 
   /** A new task of `spec.job`, not queued yet. */
@@ -195,129 +213,6 @@ export class Dispatcher implements Executor {
     this.#scheduleDispatch();
   }
 
-  #spawn(lane: Lane): WorkerHandle {
-    const worker = new WorkerHandle(this.#nextWorkerId++, lane, wallClock());
-    for (const url of TASK_MODULES) {
-      if (!mayRead(lane.permissions, url)) worker.preloaded.add(url);
-    }
-    worker.transport = this.#config.transport({
-      workerId: worker.id,
-      permissions: lane.permissions,
-      memoryLimitMb: this.#config.memoryLimitMb,
-      modules: [...worker.preloaded],
-      listener: {
-        message: (message) => this.#onMessage(worker, message),
-        exit: (error) => this.#onWorkerDeath(worker, error),
-      },
-    });
-    worker.transport.send({
-      type: "init",
-      workerId: worker.id,
-      initializer: this.#config.initializer,
-      initArgs: this.#config.initArgs,
-    });
-    lane.workers.push(worker);
-    this.#workers.add(worker);
-    this.#liveWorkers++;
-    if (this.#config.events.listening.workerspawn) {
-      this.#config.events.emit("workerspawn", {
-        workerId: worker.id,
-        permissions: lane.key,
-        isolation: this.#config.isolation,
-        time: wallClock(),
-      });
-    }
-    return worker;
-  }
-
-  /** Takes a worker out of service and stops it; tasks it held go back to the queue. */
-  #retire(worker: WorkerHandle, reason: WorkerExitReason, requeue = true, error?: unknown): void {
-    if (worker.state === "exiting") return;
-    worker.state = "exiting";
-    worker.lane.workers.splice(worker.lane.workers.indexOf(worker), 1);
-    this.#liveWorkers--;
-    if (requeue) {
-      const held = [...worker.inflight].reverse();
-      for (const task of held) {
-        if (task.state !== "sent") continue;
-        task.state = "queued";
-        task.worker = null;
-        task.lane.queue.unshift(task);
-        task.lane.queued++;
-        this.#queued++;
-      }
-    }
-    worker.inflight.clear();
-    const exit = worker.transport.terminate().finally(() => {
-      this.#workers.delete(worker);
-      this.#exiting.delete(exit);
-    });
-    this.#exiting.add(exit);
-    if (this.#config.events.listening.workerexit) {
-      const detail = error === undefined
-        ? { workerId: worker.id, reason, time: wallClock() }
-        : { workerId: worker.id, reason, error: messageOf(error), time: wallClock() };
-      this.#config.events.emit("workerexit", detail);
-    }
-    if (requeue) this.#scheduleDispatch();
-  }
-
-  #onWorkerDeath(worker: WorkerHandle, error: unknown, idle = false): void {
-    if (worker.state === "exiting") return;
-    if (worker.state === "starting") {
-      this.#onFailedStart(worker, error);
-      return;
-    }
-    // Died between tasks (a timer left behind threw): the head never started, so it goes
-    // back to the queue with the rest, once (a second time it fails: no endless loop).
-    const head = worker.inflight.peek();
-    const spared = idle && head !== undefined && !this.#sparedOnce.has(head);
-    if (spared) {
-      this.#sparedOnce.add(head);
-      head.startedAt = 0;
-    }
-    const victim = spared ? undefined : worker.inflight.shift();
-    this.#retire(worker, "crashed", true, error);
-    if (victim && victim.state === "sent") {
-      victim.state = "done";
-      worker.tasksFailed++;
-      const crash = new WorkerCrashError(
-        `Worker ${worker.id} died while running task '${taskName(victim.definition)}': ` +
-          messageOf(error),
-        { cause: error },
-      );
-      const now = wallClock();
-      const waitMs = Math.max(0, victim.startedAt - victim.queuedAt);
-      this.#config.recorder.record(false, waitMs, 0, victim.items);
-      this.#emitTaskEnd(victim, worker.id, false, crash, now - victim.startedAt, victim.startedAt);
-      victim.job.fail(victim, crash);
-    }
-  }
-
-  /**
-   * A worker died before it was ready, so it held no task: the task it would have run
-   * next fails in its place, as it would have on a worker sent tasks at once. Without that
-   * a worker that cannot start (a heap limit too small, a broken entry) would be replaced
-   * for ever while its lane waits. After {@link MAX_FAILED_STARTS} in a row, the lane's
-   * whole queue fails.
-   */
-  #onFailedStart(worker: WorkerHandle, error: unknown): void {
-    const lane = worker.lane;
-    this.#retire(worker, "crashed", false, error);
-    const why = `Worker ${worker.id} died while starting: ${messageOf(error)}`;
-    if (++lane.failedStarts >= MAX_FAILED_STARTS) {
-      this.#failQueued(lane, error);
-      return;
-    }
-    for (let task = lane.queue.peek(); task; task = lane.queue.peek()) {
-      lane.queue.shift();
-      if (task.state !== "queued") continue;
-      this.#failNeverSent(task, new WorkerCrashError(why, { cause: error }));
-      break;
-    }
-    if (this.#queued > 0) this.#scheduleDispatch();
-  }
-
   #onMessage(worker: WorkerHandle, message: FromWorker): void {
     if (isLoneResult(message)) {
       if (worker.state === "exiting") return;
@@ -340,7 +235,7 @@ export class Dispatcher implements Executor {
         this.#onResults(worker, message);
         return;
       case "crash":
-        this.#onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown), message.idle);
+        this.#life.onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown), message.idle);
         return;
       default:
         message satisfies never;
@@ -391,12 +286,12 @@ export class Dispatcher implements Executor {
     const taskEnds = this.#config.events.listening.taskend > 0;
     if (failure === null) {
       worker.tasksCompleted++;
-      if (taskEnds) this.#emitTaskEnd(task, worker.id, true, undefined, ran, start);
+      if (taskEnds) emitTaskEnd(this.#config.events, task, worker.id, true, undefined, ran, start);
       task.job.complete(task, value);
     } else {
       worker.tasksFailed++;
       const error = toCallerError(failure);
-      if (taskEnds) this.#emitTaskEnd(task, worker.id, false, error, ran, start);
+      if (taskEnds) emitTaskEnd(this.#config.events, task, worker.id, false, error, ran, start);
       task.job.fail(task, error);
     }
   }
@@ -408,12 +303,12 @@ export class Dispatcher implements Executor {
       worker.heldMs = 0;
       worker.state = worker.state === "starting" ? "starting" : "idle";
       if (worker.sent >= this.#config.maxTasksPerWorker) {
-        this.#retire(worker, "recycled");
+        this.#life.retire(worker, "recycled");
       } else if (worker.draining) {
-        this.#retire(worker, "rebalanced");
+        this.#life.retire(worker, "rebalanced");
       } else if (this.#config.idleTimeout !== undefined) {
         worker.idleSince = wallClock();
-        this.#armIdleSweep();
+        this.#life.armIdleSweep();
       }
     } else this.#markStarted(worker);
     if (this.#queued > 0) this.#scheduleDispatch();
@@ -442,23 +337,6 @@ export class Dispatcher implements Executor {
   #busyMs(worker: WorkerHandle, now: number): number {
     const head = worker.inflight.peek();
     return worker.busyMs + (head && head.startedAt ? Math.max(0, now - head.startedAt) : 0);
-  }
-
-  #armIdleSweep(): void {
-    if (this.#idleTimer !== undefined || this.#config.idleTimeout === undefined) return;
-    const timeout = this.#config.idleTimeout;
-    this.#idleTimer = setTimeout(() => {
-      this.#idleTimer = undefined;
-      const now = wallClock();
-      let waiting = false;
-      for (const worker of [...this.#workers]) {
-        if (worker.state !== "idle") continue;
-        if (now - worker.idleSince >= timeout) this.#retire(worker, "idle");
-        else waiting = true;
-      }
-      if (waiting) this.#armIdleSweep();
-      // Past the timer range a sweep comes early, finds nobody idle long enough, re-arms.
-    }, Math.min(timeout, MAX_TIMER_MS));
   }
 
   #scheduleDispatch(): void {
@@ -517,7 +395,7 @@ export class Dispatcher implements Executor {
       worker.send(batch);
     } catch (error) {
       if (batch.length === 1) {
-        this.#failUnsendable(batch[0]!, error);
+        this.#ends.failUnsendable(batch[0]!, error);
         return;
       }
       for (let i = 0; i < batch.length; i++) {
@@ -549,93 +427,12 @@ export class Dispatcher implements Executor {
     if (wasIdle) this.#markStarted(worker);
   }
 
-  #failQueued(lane: Lane, error: unknown): void {
-    const failure = new WorkerCrashError(`Cannot start a worker: ${messageOf(error)}`, {
-      cause: error,
-    });
-    for (let task = lane.queue.shift(); task; task = lane.queue.shift()) {
-      if (task.state !== "queued") continue;
-      this.#failNeverSent(task, failure);
-    }
-  }
-
-  #failUnsendable(task: PendingTask, error: unknown): void {
-    const what = task.mode === "apply" ? "arguments" : "items";
-    this.#failNeverSent(
-      task,
-      new TypeError(
-        `Cannot send the ${what} of task '${taskName(task.definition)}' to a worker as they ` +
-          `cannot be structured-cloned: ${messageOf(error)}`,
-        { cause: error },
-      ),
-    );
-  }
-
-  /** Fails a task that never reached a worker: counted, with its `taskend`, then its job. */
-  #failNeverSent(task: PendingTask, error: unknown): void {
-    task.state = "done";
-    task.lane.queued--;
-    this.#queued--;
-    const now = wallClock();
-    this.#config.recorder.record(false, Math.max(0, now - task.queuedAt), 0, task.items);
-    this.#emitTaskEnd(task, -1, false, error, 0, now);
-    task.job.fail(task, error);
-    // The worker meant for it may be idle now, and so free for another lane's queued work.
-    if (this.#queued > 0) this.#scheduleDispatch();
-  }
-
   /**
    * Drops queued tasks and stops sent ones (a running one takes its worker with it); each
    * is counted as cancelled, and its `taskend` names `reason`.
    */
   cancel(tasks: Iterable<PendingTask>, reason: unknown): void {
-    const cancels = new Map<WorkerHandle, number[]>();
-    for (const task of tasks) {
-      if (task.state === "queued") {
-        this.#dropQueued(task, reason);
-      } else if (task.state === "sent") {
-        const worker = task.worker!;
-        this.#dropSent(task, worker, reason);
-        if (worker.inflight.peek() === task) {
-          worker.inflight.shift();
-          // Deno cannot interrupt a running task: its worker is stopped and replaced.
-          this.#retire(worker, "cancelled");
-        } else {
-          worker.inflight.remove(task);
-          worker.heldMs -= task.peakMs;
-          let ids = cancels.get(worker);
-          if (!ids) cancels.set(worker, ids = []);
-          ids.push(task.id);
-        }
-      }
-    }
-    for (const [worker, ids] of cancels) {
-      if (worker.state !== "exiting") worker.transport.send({ type: "cancel", ids });
-    }
-    this.#wakeIfRoom();
-  }
-
-  #dropQueued(task: PendingTask, reason: unknown): void {
-    task.state = "done";
-    task.lane.queued--;
-    this.#queued--;
-    this.#config.recorder.cancelled += task.items;
-    if (this.#config.events.listening.taskend) {
-      const now = wallClock();
-      this.#emitTaskEnd(task, -1, false, reason, 0, now, true);
-    }
-  }
-
-  /** Ends a task a worker holds; the one it runs has run until now. */
-  #dropSent(task: PendingTask, worker: WorkerHandle, reason: unknown): void {
-    task.state = "done";
-    this.#config.recorder.cancelled += task.items;
-    if (this.#config.events.listening.taskend) {
-      const now = wallClock();
-      const running = worker.inflight.peek() === task && task.startedAt > 0;
-      const start = running ? task.startedAt : now;
-      this.#emitTaskEnd(task, worker.id, false, reason, running ? now - start : 0, start, true);
-    }
+    this.#ends.cancel(tasks, reason);
   }
 
   /**
@@ -677,27 +474,11 @@ export class Dispatcher implements Executor {
 
   /** Workers that could take a task at once: idle ones, and those not started yet. */
   #freeWorkerSlots(): number {
-    let free = this.#config.size - this.#liveWorkers;
-    for (const worker of this.#workers) {
+    let free = this.#config.size - this.#life.liveWorkers;
+    for (const worker of this.#life.workers) {
       if (worker.state !== "exiting" && !worker.draining && worker.inflight.length === 0) free++;
     }
     return Math.max(0, free);
-  }
-
-  #emitTaskEnd(
-    task: PendingTask,
-    workerId: number,
-    ok: boolean,
-    error: unknown,
-    runMs: number,
-    start: number,
-    cancelled = false,
-  ): void {
-    if (!this.#config.events.listening.taskend) return;
-    this.#config.events.emit(
-      "taskend",
-      taskEndDetail(task, workerId, ok, error, runMs, start, cancelled),
-    );
   }
 }
 

@@ -1,10 +1,12 @@
 /**
- * `Pool`: Python's `multiprocessing.Pool` for Deno. It owns the workers, the lanes of
- * queued tasks (one per permission set), the jobs awaiting results, and the pool's state.
+ * `Pool`: Python's `multiprocessing.Pool` for Deno, its public face: the calls (made into
+ * jobs and tasks by calls.ts), the life cycle (`close`/`join`/`terminate`), the stats and
+ * the events. The dispatcher (dispatcher.ts) runs the workers.
  *
  * @module
  */
 
+import { Calls } from "./calls.ts";
 import { Dispatcher } from "./dispatcher.ts";
 import type { Executor } from "./executor.ts";
 import {
@@ -17,34 +19,16 @@ import {
   type MapOptions,
   type PoolOptions,
 } from "./options.ts";
-import { PoolClosedError, TimeoutError } from "./errors.ts";
-import type { Isolation, PoolEventMap, PoolEventType } from "./events.ts";
-import {
-  assertPermissionsGrantable,
-  type CanonicalPermissions,
-  canonicalPermissions,
-  type Permissions,
-  permissionsKey,
-} from "../permissions/descriptor.ts";
-import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
-import type { CallMode, FunctionDefinition } from "../wire/protocol.ts";
-import { ApplyJob, type JobHost, MapJob } from "./jobs.ts";
-import { StreamJob } from "./stream_job.ts";
-import { AsyncResult, type ResultCallbacks } from "./results.ts";
-import { type Job, type Lane, MAX_BATCH_BYTES, RunTimeEstimates } from "./scheduler.ts";
+import { PoolClosedError } from "./errors.ts";
+import type { Isolation, PoolEventMap } from "./events.ts";
+import type { JobHost } from "./jobs.ts";
+import { ListenerCounts } from "./listeners.ts";
+import { AsyncResult } from "./results.ts";
+import { type Job, RunTimeEstimates } from "./scheduler.ts";
 import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
 import { FunctionTable, type Task } from "./task.ts";
 import { processTransport } from "../transport/process.ts";
 import { webWorkerTransports } from "../transport/web_worker.ts";
-import { binaryBytes, collect, transfersIn } from "../wire/_payload.ts";
-import { SlotList } from "./_slots.ts";
-import { clearLongTimeout, setLongTimeout } from "../util/_timers.ts";
-import {
-  type CallMethod,
-  checkArgumentLists,
-  checkCallOptions,
-  checkIterable,
-} from "./_validate.ts";
 
 /** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
 const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
@@ -68,28 +52,13 @@ export class Pool extends EventTarget implements AsyncDisposable {
   readonly #size: number;
   readonly #name: string;
   readonly #isolation: Isolation;
-  readonly #defaultLane: Lane;
-  readonly #jobs = new SlotList<Job>();
-  readonly #jobCleanups = new Map<Job, () => void>();
-  readonly #functions = new FunctionTable();
-  /** What {@link #prepare} resolved for the call being made; read at once by the caller. */
-  readonly #prepared: { definition: FunctionDefinition; lane: Lane } = {
-    definition: undefined as unknown as FunctionDefinition,
-    lane: undefined as unknown as Lane,
-  };
-  readonly #estimates = new RunTimeEstimates();
+  /** The calls, the jobs they left open and the pool's state. */
+  readonly #calls: Calls;
   readonly #recorder: StatsRecorder;
-  readonly #listening: Record<PoolEventType, number> = {
-    workerspawn: 0,
-    workerexit: 0,
-    taskqueued: 0,
-    taskstart: 0,
-    taskend: 0,
-  };
+  readonly #listeners = new ListenerCounts();
   /** What runs the tasks: the local dispatcher (see executor.ts for the seam). */
   readonly #dispatcher: Executor;
   readonly #createdAt = wallClock();
-  #state: PoolState = "running";
   #drained: (() => void) | null = null;
   readonly #host: JobHost = {
     settled: (job) => this.#settled(job),
@@ -121,9 +90,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     this.#size = checked.size;
     this.#name = checked.name;
     this.#isolation = isolation;
+    const functions = new FunctionTable();
+    const estimates = new RunTimeEstimates();
     const initializer = options.initializer === undefined
       ? null
-      : this.#functions.resolve(options.initializer, "initializer");
+      : functions.resolve(options.initializer, "initializer");
     const initArgs = checkInitArgs(options.initArgs);
     this.#recorder = new StatsRecorder(this.#createdAt);
     this.#dispatcher = new Dispatcher({
@@ -137,14 +108,22 @@ export class Pool extends EventTarget implements AsyncDisposable {
       maxQueue,
       idleTimeout,
       memoryLimitMb,
-      estimates: this.#estimates,
+      estimates,
       recorder: this.#recorder,
       events: {
-        listening: this.#listening,
+        listening: this.#listeners.listening,
         emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
       },
     });
-    this.#defaultLane = this.#laneFor(options.permissions, "permissions");
+    this.#calls = new Calls(
+      this.#size,
+      isolation,
+      this.#dispatcher,
+      functions,
+      estimates,
+      this.#host,
+      options.permissions,
+    );
   }
 
   /** The pool's name, as in metrics and the dashboard. */
@@ -159,7 +138,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /** `"running"`, `"closing"` (after `close()`) or `"terminated"`. */
   get state(): PoolState {
-    return this.#state;
+    return this.#calls.state;
   }
 
   /**
@@ -183,7 +162,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    */
   apply<A extends unknown[], R>(fn: Task<A, R>, args?: A, options?: CallOptions): Promise<R> {
     try {
-      return this.#applyJob<R>(fn, args, options, undefined, "apply").promise;
+      return this.#calls.apply<R>(fn, args, options, undefined, "apply").promise;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -216,7 +195,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     args?: A,
     options?: ApplyAsyncOptions<R>,
   ): AsyncResult<R> {
-    return new AsyncResult(this.#applyJob(fn, args, options, options, "applyAsync"));
+    return new AsyncResult(this.#calls.apply(fn, args, options, options, "applyAsync"));
   }
 
   /**
@@ -241,7 +220,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: MapOptions,
   ): Promise<R[]> {
     try {
-      return this.#mapJob<R>(fn, iterable, options, undefined, "map", "map").promise;
+      return this.#calls.map<R>(fn, iterable, options, undefined, "map", "map").promise;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -269,7 +248,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: MapAsyncOptions<R>,
   ): AsyncResult<R[]> {
     return new AsyncResult(
-      this.#mapJob<R>(fn, iterable, options, options, "map", "mapAsync"),
+      this.#calls.map<R>(fn, iterable, options, options, "map", "mapAsync"),
     );
   }
 
@@ -293,7 +272,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: MapOptions,
   ): Promise<R[]> {
     try {
-      return this.#mapJob<R>(fn, iterable, options, undefined, "starmap", "starmap").promise;
+      return this.#calls.map<R>(fn, iterable, options, undefined, "starmap", "starmap").promise;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -320,7 +299,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: MapAsyncOptions<R>,
   ): AsyncResult<R[]> {
     return new AsyncResult(
-      this.#mapJob<R>(fn, iterable, options, options, "starmap", "starmapAsync"),
+      this.#calls.map<R>(fn, iterable, options, options, "starmap", "starmapAsync"),
     );
   }
 
@@ -353,7 +332,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<T> | AsyncIterable<T>,
     options?: ImapOptions,
   ): AsyncIterableIterator<R> {
-    return this.#streamJob<R>(fn, iterable, options, true, "imap");
+    return this.#calls.stream<R>(fn, iterable, options, true, "imap");
   }
 
   /**
@@ -377,7 +356,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<T> | AsyncIterable<T>,
     options?: ImapOptions,
   ): AsyncIterableIterator<R> {
-    return this.#streamJob<R>(fn, iterable, options, false, "imapUnordered");
+    return this.#calls.stream<R>(fn, iterable, options, false, "imapUnordered");
   }
 
   /**
@@ -397,8 +376,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   close(): void {
-    if (this.#state !== "running") return;
-    this.#state = "closing";
+    if (this.#calls.state !== "running") return;
+    this.#calls.state = "closing";
     this.#maybeDrained();
   }
 
@@ -418,12 +397,12 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   async join(): Promise<void> {
-    if (this.#state === "running") {
+    if (this.#calls.state === "running") {
       throw new Error(
         "Cannot join the pool as it is still running: call close() or terminate() first",
       );
     }
-    if (this.#jobs.size > 0) {
+    if (this.#calls.jobs.size > 0) {
       await new Promise<void>((resolve) => {
         const previous = this.#drained;
         this.#drained = () => {
@@ -450,11 +429,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   async terminate(): Promise<void> {
-    if (this.#state !== "terminated") {
-      this.#state = "terminated";
+    if (this.#calls.state !== "terminated") {
+      this.#calls.state = "terminated";
       const error = new PoolClosedError("The pool was terminated before the task finished");
       this.#dispatcher.stop(error);
-      for (const job of this.#jobs.toArray()) job.fail(null, error);
+      for (const job of this.#calls.jobs.toArray()) job.fail(null, error);
       this.#maybeDrained();
     }
     await this.join();
@@ -492,7 +471,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
       name: this.#name,
       size: this.#size,
       isolation: this.#isolation,
-      state: this.#state,
+      state: this.#calls.state,
       workers,
       queued: this.#dispatcher.queued,
       running: this.#dispatcher.running,
@@ -525,15 +504,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: boolean | AddEventListenerOptions,
   ): void {
     super.addEventListener(type, listener as EventListener, options);
-    if (listener && type in this.#listening) {
-      // Counted, so events nobody listens to are never built. Over-counting (a `once`
-      // listener that fired) only costs building an event nobody receives.
-      this.#listening[type as PoolEventType]++;
-      const signal = typeof options === "object" ? options.signal : undefined;
-      signal?.addEventListener("abort", () => this.#listening[type as PoolEventType]--, {
-        once: true,
-      });
-    }
+    this.#listeners.added(type, listener, options);
   }
 
   /** Stops listening to a pool event. */
@@ -554,246 +525,19 @@ export class Pool extends EventTarget implements AsyncDisposable {
     options?: boolean | EventListenerOptions,
   ): void {
     super.removeEventListener(type, listener as EventListener, options);
-    if (listener && type in this.#listening && this.#listening[type as PoolEventType] > 0) {
-      this.#listening[type as PoolEventType]--;
-    }
-  }
-
-  // ---- calls -------------------------------------------------------------------------
-
-  /**
-   * Checks a call and resolves what its tasks need, the same way for every method: the
-   * pool runs, the input is an argument list (`"args"`) or an iterable, the options are
-   * known, the function can travel; then the lane of its permissions. Returns the input
-   * (`undefined` args become `[]`, a string an iterator); the function's definition and
-   * the lane are left in {@link #prepared}, read at once: no object per call.
-   */
-  #prepare(
-    method: CallMethod,
-    fn: unknown,
-    input: unknown,
-    kind: "args" | "iterable",
-    options: CallOptions | undefined,
-  ): unknown {
-    this.#assertRunning(method);
-    if (kind === "iterable") input = checkIterable(input, method);
-    else if (input === undefined) input = [];
-    else if (!Array.isArray(input)) {
-      throw new TypeError(
-        `Cannot ${method} as 'args' must be an array of arguments: current value is ` +
-          `${typeof input}`,
-      );
-    }
-    checkCallOptions(options, method);
-    const prepared = this.#prepared;
-    prepared.definition = this.#functions.resolve(fn, "fn");
-    prepared.lane = options?.permissions === undefined
-      ? this.#defaultLane
-      : this.#laneFor(options.permissions, "options.permissions");
-    return input;
-  }
-
-  #applyJob<R>(
-    fn: unknown,
-    args: unknown,
-    options: CallOptions | undefined,
-    callbacks: ResultCallbacks<R> | undefined,
-    method: CallMethod,
-  ): ApplyJob<R> {
-    const argList = this.#prepare(method, fn, args, "args", options) as readonly unknown[];
-    const { definition, lane } = this.#prepared;
-    const job = new ApplyJob<R>(this.#host, callbacks);
-    const task = this.#dispatcher.newTask({
-      job,
-      index: 0,
-      definition,
-      mode: "apply",
-      args: argList,
-      items: 1,
-      transfer: options?.transfer,
-      lane,
-    });
-    this.#dispatcher.assertQueueRoom(1, method);
-    job.task = task;
-    this.#jobs.add(job);
-    this.#dispatcher.enqueue(task);
-    if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
-    return job;
-  }
-
-  #mapJob<R>(
-    fn: unknown,
-    iterable: unknown,
-    options: MapOptions | undefined,
-    callbacks: ResultCallbacks<R[]> | undefined,
-    mode: CallMode,
-    method: CallMethod,
-  ): MapJob<R> {
-    iterable = this.#prepare(method, fn, iterable, "iterable", options);
-    const { definition, lane } = this.#prepared;
-    const job = new MapJob<R>(this.#host, callbacks);
-    this.#jobs.add(job);
-    if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
-    const submit = (items: readonly unknown[]) => {
-      if (job.settled) return;
-      if (mode === "starmap") checkArgumentLists(items, method);
-      const chunksize = options?.chunksize ??
-        this.#estimates.chunksize(
-          definition.fnId,
-          items.length,
-          this.#size,
-          // Moved buffers are not copied: they need no smaller chunks.
-          items.length > 0 && !options?.transfer ? binaryBytes(items) / items.length : 0,
-        );
-      const chunks = Math.ceil(items.length / chunksize);
-      this.#dispatcher.assertQueueRoom(chunks, method);
-      job.expect(items.length);
-      for (let start = 0; start < items.length; start += chunksize) {
-        const chunk = items.slice(start, start + chunksize);
-        const transfer = options?.transfer ? transfersIn(chunk, options.transfer) : undefined;
-        const task = this.#dispatcher.newTask({
-          job,
-          index: start,
-          definition,
-          mode,
-          args: chunk,
-          items: chunk.length,
-          transfer,
-          lane,
-        });
-        job.add(task);
-        this.#dispatcher.enqueue(task);
-      }
-    };
-    const fail = (error: unknown) => job.fail(null, error);
-    if (Array.isArray(iterable)) {
-      try {
-        submit(iterable);
-      } catch (error) {
-        fail(error);
-      }
-    } else {
-      collect(iterable as Iterable<unknown> | AsyncIterable<unknown>).then((items) => {
-        if (this.#state === "terminated") {
-          fail(new PoolClosedError("The pool was terminated before the input was read"));
-        } else submit(items);
-      }).catch(fail);
-    }
-    return job;
-  }
-
-  #streamJob<R>(
-    fn: unknown,
-    iterable: unknown,
-    options: ImapOptions | undefined,
-    ordered: boolean,
-    method: CallMethod,
-  ): StreamJob<R> {
-    iterable = this.#prepare(method, fn, iterable, "iterable", options);
-    const { definition, lane } = this.#prepared;
-    const chunksize = options?.chunksize === undefined
-      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size)
-      : () => options.chunksize!;
-    const window = options?.window ??
-      Math.max(64, this.#size * 4 * (options?.chunksize ?? 256));
-    const job: StreamJob<R> = new StreamJob<R>(
-      this.#host,
-      iterable as Iterable<unknown> | AsyncIterable<unknown>,
-      ordered,
-      chunksize,
-      window,
-      (items, index) => {
-        if (this.#state === "terminated") {
-          throw new PoolClosedError("The pool was terminated before the input was read");
-        }
-        this.#dispatcher.assertQueueRoom(1, method);
-        const transfer = options?.transfer ? transfersIn(items, options.transfer) : undefined;
-        const task = this.#dispatcher.newTask({
-          job,
-          index,
-          definition,
-          mode: "map",
-          args: items,
-          items: items.length,
-          transfer,
-          lane,
-        });
-        this.#dispatcher.enqueue(task);
-        return task;
-      },
-      // Automatic chunks keep to MAX_BATCH_BYTES of copied binary data, as map's do;
-      // moved buffers are not copied.
-      options?.chunksize === undefined && !options?.transfer ? MAX_BATCH_BYTES : Infinity,
-    );
-    this.#jobs.add(job);
-    if (options?.signal || options?.timeout !== undefined) this.#arm(job, options);
-    job.start();
-    return job;
-  }
-
-  /** Wires `signal` and `timeout` to the job; undone when the job settles. */
-  #arm(job: Job, options: CallOptions): void {
-    const { signal, timeout } = options;
-    if (signal?.aborted) {
-      job.fail(null, signal.reason);
-      return;
-    }
-    const onAbort = () => job.fail(null, signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const timer = timeout === undefined ? undefined : setLongTimeout(() => {
-      job.fail(
-        null,
-        new TimeoutError(`The call did not finish within its timeout of ${timeout} ms`),
-      );
-    }, timeout);
-    this.#jobCleanups.set(job, () => {
-      signal?.removeEventListener("abort", onAbort);
-      clearLongTimeout(timer);
-    });
+    this.#listeners.removed(type, listener);
   }
 
   #settled(job: Job): void {
-    this.#jobs.delete(job);
-    const cleanup = this.#jobCleanups.get(job);
-    if (cleanup) {
-      this.#jobCleanups.delete(job);
-      cleanup();
-    }
-    if (this.#jobs.size === 0) this.#maybeDrained();
+    if (this.#calls.settled(job)) this.#maybeDrained();
   }
 
   /** Closing and nothing left: let the workers go and wake `join()`. */
   #maybeDrained(): void {
-    if (this.#state === "running" || this.#jobs.size > 0) return;
+    if (this.#calls.state === "running" || this.#calls.jobs.size > 0) return;
     this.#dispatcher.retireAll();
     const drained = this.#drained;
     this.#drained = null;
     drained?.();
-  }
-
-  // ---- lanes -------------------------------------------------------------------------
-
-  #laneFor(permissions: Permissions | undefined, where: string): Lane {
-    let canonical: CanonicalPermissions | undefined = undefined;
-    if (permissions !== undefined) {
-      const checked = canonicalPermissions(permissions, where);
-      if (checked !== "inherit") {
-        assertPermissionsGrantable(checked);
-        if (this.#isolation === "worker") assertWorkerOptionsEnabled();
-        canonical = checked;
-      }
-    }
-    const key = canonical === undefined ? "inherit" : permissionsKey(canonical);
-    return this.#dispatcher.lane(key, canonical);
-  }
-
-  // ---- helpers -------------------------------------------------------------------------
-
-  #assertRunning(method: string): void {
-    if (this.#state !== "running") {
-      throw new PoolClosedError(
-        `Cannot ${method} as the pool is ${this.#state === "closing" ? "closed" : "terminated"}`,
-      );
-    }
   }
 }
