@@ -151,6 +151,8 @@ export class LineWriter {
   #lines: string[] = [];
   #size = 0;
   #lineCount = 0;
+  /** The last write handed to the stream (writes complete in order). */
+  #inFlight: Promise<void> = Promise.resolve();
 
   /** Takes the stream's writer until `close()`. */
   constructor(stream: WritableStream<Uint8Array>) {
@@ -174,13 +176,22 @@ export class LineWriter {
     this.#lineCount++;
   }
 
-  /** Writes what is buffered and waits until the stream took it. */
+  /**
+   * Writes what is buffered and waits until the stream took it, and every write before it:
+   * a flush started by a timer and not awaited must still be done before `close()` lets go
+   * (the process may exit right after, and with it a pipe write still on its way).
+   */
   async flush(): Promise<void> {
-    if (this.#lines.length === 0) return;
-    const text = this.#lines.join("\n") + "\n";
-    this.#lines = [];
-    this.#size = 0;
-    await this.#writer.write(this.#encoder.encode(text));
+    if (this.#lines.length > 0) {
+      const text = this.#lines.join("\n") + "\n";
+      this.#lines = [];
+      this.#size = 0;
+      const written = this.#writer.write(this.#encoder.encode(text));
+      this.#inFlight = written.catch(() => {}); // its own caller handles its failure
+      await written;
+      return;
+    }
+    await this.#inFlight;
   }
 
   /**
