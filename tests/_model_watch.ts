@@ -119,7 +119,11 @@ export class Watch {
     // A worker starting means a lane's slot is on its way (the idle one may be of another
     // permission set, which the promise does not cover): only a pool with none is stuck.
     const starting = s.workers.some((w) => w.state === "starting");
-    if (s.state === "terminated" || s.queued === 0 || idle === 0 || starting) {
+    // With a worker busy, what is queued may be tiny tasks sent ahead to it, which the
+    // promise allows (a function tiny so far may then run long: docs/api.md says so); with
+    // none busy, a queued task has no excuse.
+    const busy = s.workers.some((w) => w.state === "busy");
+    if (s.state === "terminated" || s.queued === 0 || idle === 0 || starting || busy) {
       this.#waitingWhileIdle = 0;
       return;
     }
