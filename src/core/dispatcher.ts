@@ -11,7 +11,7 @@
 
 import { type PoolClosedError, QueueFullError, toCallerError } from "./errors.ts";
 import type { TaskFailure } from "../wire/thrown.ts";
-import { type Isolation, taskQueuedDetail } from "./events.ts";
+import { emitTaskEnd, type Isolation, taskQueuedDetail } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import {
   type FromWorker,
@@ -25,7 +25,7 @@ import { taskName } from "./task.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 import { WorkerLifecycle } from "./worker_lifecycle.ts";
-import { emitTaskEnd, TaskEnds } from "./task_ends.ts";
+import { TaskEnds } from "./task_ends.ts";
 import { SchedulingPolicy } from "./policy.ts";
 import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
@@ -87,8 +87,6 @@ export class Dispatcher implements Executor {
       },
       failQueued: (lane, error) => this.#ends.failQueued(lane, error),
       failNeverSent: (task, error) => this.#ends.failNeverSent(task, error),
-      emitTaskEnd: (task, workerId, ok, error, runMs, start) =>
-        emitTaskEnd(options.events, task, workerId, ok, error, runMs, start),
     });
     this.#ends = new TaskEnds(options, {
       unqueued: () => {

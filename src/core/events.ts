@@ -6,6 +6,7 @@
  */
 
 import type { PermissionsKey } from "../permissions/descriptor.ts";
+import type { EventSink } from "./executor.ts";
 import type { PendingTask } from "./scheduler.ts";
 import { wallClock } from "./stats.ts";
 import { taskName } from "./task.ts";
@@ -188,4 +189,19 @@ function errorSummary(error: unknown): { name: string; message: string; cause?: 
 export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** Emits a `taskend` when anyone listens. */
+export function emitTaskEnd(
+  events: EventSink,
+  task: PendingTask,
+  workerId: number,
+  ok: boolean,
+  error: unknown,
+  runMs: number,
+  start: number,
+  cancelled = false,
+): void {
+  if (!events.listening.taskend) return;
+  events.emit("taskend", taskEndDetail(task, workerId, ok, error, runMs, start, cancelled));
 }

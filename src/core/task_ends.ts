@@ -8,27 +8,12 @@
  */
 
 import { WorkerCrashError } from "./errors.ts";
-import { messageOf, taskEndDetail, type WorkerExitReason } from "./events.ts";
+import { emitTaskEnd, messageOf, type WorkerExitReason } from "./events.ts";
 import type { EventSink } from "./executor.ts";
 import type { Lane, PendingTask } from "./scheduler.ts";
 import { type StatsRecorder, wallClock } from "./stats.ts";
 import { taskName } from "./task.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
-
-/** Emits a `taskend` when anyone listens. */
-export function emitTaskEnd(
-  events: EventSink,
-  task: PendingTask,
-  workerId: number,
-  ok: boolean,
-  error: unknown,
-  runMs: number,
-  start: number,
-  cancelled = false,
-): void {
-  if (!events.listening.taskend) return;
-  events.emit("taskend", taskEndDetail(task, workerId, ok, error, runMs, start, cancelled));
-}
 
 /** What {@link TaskEnds} needs of the dispatcher. */
 export interface TaskEndsHost {

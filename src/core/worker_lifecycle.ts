@@ -9,7 +9,7 @@
  */
 
 import { WorkerCrashError } from "./errors.ts";
-import { messageOf, type WorkerExitReason } from "./events.ts";
+import { emitTaskEnd, messageOf, type WorkerExitReason } from "./events.ts";
 import type { Lane, PendingTask } from "./scheduler.ts";
 import { wallClock } from "./stats.ts";
 import { taskName } from "./task.ts";
@@ -35,14 +35,6 @@ export interface LifecycleHost {
   failQueued(lane: Lane, error: unknown): void;
   /** Fails a task that never reached a worker. */
   failNeverSent(task: PendingTask, error: unknown): void;
-  emitTaskEnd(
-    task: PendingTask,
-    workerId: number,
-    ok: boolean,
-    error: unknown,
-    runMs: number,
-    start: number,
-  ): void;
 }
 
 /** The dispatcher's workers: started, retired, dead, swept; see the module docs. */
@@ -165,7 +157,8 @@ export class WorkerLifecycle {
       const now = wallClock();
       const waitMs = Math.max(0, victim.startedAt - victim.queuedAt);
       this.#config.recorder.record(false, waitMs, 0, victim.items);
-      this.#host.emitTaskEnd(
+      emitTaskEnd(
+        this.#config.events,
         victim,
         worker.id,
         false,
