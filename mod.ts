@@ -65,4 +65,10 @@ export type {
   WorkerSpawnDetail,
   WorkerState,
 } from "./src/core/events.ts";
-export type { LatencySummary, PoolState, PoolStats, WorkerStats } from "./src/core/stats.ts";
+export type {
+  HostStats,
+  LatencySummary,
+  PoolState,
+  PoolStats,
+  WorkerStats,
+} from "./src/core/stats.ts";

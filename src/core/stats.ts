@@ -40,6 +40,30 @@ export interface WorkerStats {
   readonly utilization: number;
   /** The name of the task it is running, or null when idle. */
   readonly currentTask: string | null;
+  /** The worker host it runs on, for a cluster pool (see `@seed/pool/cluster`); else absent. */
+  readonly host?: string;
+}
+
+/** One worker host of a cluster pool, as `stats()` sees it (see `@seed/pool/cluster`). */
+export interface HostStats {
+  /** The host's name: its `--name`, else `hostname:pid`. */
+  readonly name: string;
+  /** `"joined"` while it answers, `"left"` once it said goodbye or fell silent. */
+  readonly state: "joined" | "left";
+  /** The workers it lends to the cluster. */
+  readonly workers: number;
+  /** Tasks it runs now, of any client. */
+  readonly busy: number;
+  /** Items it finished well for this pool. */
+  readonly completed: number;
+  /** Items that failed on it for this pool. */
+  readonly failed: number;
+  /** Items it finished for this pool per second over the recent window (about 5 s). */
+  readonly throughput: number;
+  /** When this pool first heard of it, ms since the epoch. */
+  readonly joinedAt: number;
+  /** When this pool last heard of it, ms since the epoch. */
+  readonly lastSeen: number;
 }
 
 /** The pool's state: taking tasks, draining after `close()`, or stopped. */
@@ -57,6 +81,11 @@ export interface PoolStats {
   readonly state: PoolState;
   /** Every live worker. */
   readonly workers: readonly WorkerStats[];
+  /**
+   * The worker hosts of a cluster pool, joined and recently left (absent for a local pool):
+   * its `workers` are theirs, each named by its host.
+   */
+  readonly hosts?: readonly HostStats[];
   /**
    * Tasks accepted and not started yet, wherever they wait: in the pool, or held by a worker
    * behind the task it runs. A map chunk is one task.
