@@ -18,6 +18,7 @@ export { Pool } from "./src/core/pool.ts";
 export type {
   ApplyAsyncOptions,
   CallOptions,
+  ClusterHandle,
   ImapOptions,
   MapAsyncOptions,
   MapOptions,

@@ -43,7 +43,6 @@ export class Calls {
   readonly jobs = new SlotList<Job>();
   /** The lane of the pool's own permissions. */
   readonly defaultLane: Lane;
-  readonly #size: number;
   readonly #isolation: Isolation;
   readonly #dispatcher: Executor;
   readonly #functions: FunctionTable;
@@ -57,7 +56,6 @@ export class Calls {
   };
 
   constructor(
-    size: number,
     isolation: Isolation,
     dispatcher: Executor,
     functions: FunctionTable,
@@ -65,7 +63,6 @@ export class Calls {
     host: JobHost,
     permissions: Permissions | undefined,
   ) {
-    this.#size = size;
     this.#isolation = isolation;
     this.#dispatcher = dispatcher;
     this.#functions = functions;
@@ -163,7 +160,7 @@ export class Calls {
         this.#estimates.chunksize(
           definition.fnId,
           items.length,
-          this.#size,
+          this.#dispatcher.size,
           // Moved buffers are not copied: they need no smaller chunks.
           items.length > 0 && !options?.transfer ? binaryBytes(items) / items.length : 0,
         );
@@ -215,10 +212,10 @@ export class Calls {
     iterable = this.#prepare(method, fn, iterable, "iterable", options);
     const { definition, lane } = this.#prepared;
     const chunksize = options?.chunksize === undefined
-      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#size)
+      ? () => this.#estimates.chunksize(definition.fnId, undefined, this.#dispatcher.size)
       : () => options.chunksize!;
     const window = options?.window ??
-      Math.max(64, this.#size * 4 * (options?.chunksize ?? 256));
+      Math.max(64, this.#dispatcher.size * 4 * (options?.chunksize ?? 256));
     const job: StreamJob<R> = new StreamJob<R>(
       this.#host,
       iterable as Iterable<unknown> | AsyncIterable<unknown>,
@@ -260,8 +257,10 @@ export class Calls {
     if (permissions !== undefined) {
       const checked = canonicalPermissions(permissions, where);
       if (checked !== "inherit") {
-        assertPermissionsGrantable(checked);
-        if (this.#isolation === "worker") assertWorkerOptionsEnabled();
+        if (this.#dispatcher.local) {
+          assertPermissionsGrantable(checked);
+          if (this.#isolation === "worker") assertWorkerOptionsEnabled();
+        }
         canonical = checked;
       }
     }

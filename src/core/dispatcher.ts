@@ -111,6 +111,12 @@ export class Dispatcher implements Executor {
     });
   }
 
+  get size(): number {
+    return this.#config.size;
+  }
+
+  readonly local = true;
+
   /** Tasks accepted and not started: queued, or held by a worker behind the one it runs. */
   get queued(): number {
     let held = 0;

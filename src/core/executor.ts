@@ -12,10 +12,14 @@
  */
 
 import type { PoolClosedError } from "./errors.ts";
+import type { Isolation } from "./events.ts";
+import type { FunctionDefinition } from "../wire/protocol.ts";
+import type { RunTimeEstimates } from "./scheduler.ts";
+import type { StatsRecorder } from "./stats.ts";
 import type { PoolEventMap, PoolEventType } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import type { Lane, PendingTask, TaskSpec } from "./scheduler.ts";
-import type { WorkerStats } from "./stats.ts";
+import type { HostStats, WorkerStats } from "./stats.ts";
 
 /** Where an executor's events go: the pool, which counts its listeners. */
 export interface EventSink {
@@ -30,10 +34,19 @@ export interface WorkerStatsSnapshot {
   readonly busy: Map<number, number>;
   /** The rows, given each worker's utilization (by id) that the pool worked out. */
   list(utilization: Map<number, number>): WorkerStats[];
+  /** A cluster's hosts, joined and recently left; absent for the local dispatcher. */
+  readonly hosts?: readonly HostStats[];
 }
 
 /** What runs a pool's tasks. Every method is synchronous unless it returns a promise. */
 export interface Executor {
+  /** The workers it may run at once: the pool's `size` (a cluster's: its hosts' now). */
+  readonly size: number;
+  /**
+   * Whether tasks run in this process's workers, so that their permissions must be ones
+   * this process can grant; false for a cluster, whose hosts check them.
+   */
+  readonly local: boolean;
   /** Tasks accepted and not started: queued, or held by a worker behind the one it runs. */
   readonly queued: number;
   /** Tasks running now. */
@@ -66,4 +79,33 @@ export interface Executor {
   stop(reason: PoolClosedError): void;
   /** Resolves when every worker being stopped is gone. */
   exited(): Promise<void>;
+}
+
+/** What the pool gives an executor that it makes: its options, checked, and its sinks. */
+export interface ExecutorContext {
+  readonly name: string;
+  readonly isolation: Isolation;
+  /** Whether `isolation` was asked for, rather than the default. */
+  readonly isolationGiven: boolean;
+  readonly initializer: FunctionDefinition | null;
+  readonly initArgs: readonly unknown[];
+  readonly maxTasksPerWorker: number;
+  readonly maxQueue: number;
+  readonly idleTimeout: number | undefined;
+  readonly memoryLimitMb: number | undefined;
+  readonly estimates: RunTimeEstimates;
+  readonly recorder: StatsRecorder;
+  readonly events: EventSink;
+}
+
+/** The key under which a cluster (see `@seed/pool/cluster`) makes a pool's executor. */
+export const MAKE_EXECUTOR: unique symbol = Symbol.for("seed-pool.make-executor");
+
+/**
+ * What the pool option `cluster` takes: something that makes the executor of a pool, as
+ * `connectCluster` of `@seed/pool/cluster` returns.
+ */
+export interface ExecutorSource {
+  /** Makes the executor of one pool. */
+  [MAKE_EXECUTOR](context: ExecutorContext): Executor;
 }

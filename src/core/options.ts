@@ -9,6 +9,7 @@ import type { Isolation } from "./events.ts";
 import type { Permissions } from "../permissions/descriptor.ts";
 import type { ResultCallbacks } from "./results.ts";
 import type { TaskFn, TaskRef } from "./task.ts";
+import { type ExecutorSource, MAKE_EXECUTOR } from "./executor.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import { assertWorkerEntryReadable } from "../transport/web_worker.ts";
 import { describe } from "../util/_describe.ts";
@@ -47,6 +48,18 @@ export interface PoolOptions {
   idleTimeout?: number;
   /** The pool's name in the dashboard and in metrics. */
   name?: string;
+  /**
+   * Runs every call on the worker hosts of a cluster: what `connectCluster` of
+   * `@seed/pool/cluster` returns. The hosts' workers are the capacity, so `size` is not
+   * allowed with it.
+   */
+  cluster?: ClusterHandle;
+}
+
+/** A connection to a cluster, as `connectCluster` of `@seed/pool/cluster` returns it. */
+export interface ClusterHandle {
+  /** The cluster's name. */
+  readonly name: string;
 }
 
 /** Options of every call. */
@@ -93,6 +106,7 @@ const POOL_OPTION_NAMES = new Set([
   "maxQueue",
   "idleTimeout",
   "name",
+  "cluster",
   "transport",
 ]);
 
@@ -135,7 +149,25 @@ export function checkPoolOptions(
       throw unknownOption(key, documented, "create pool", "Pool");
     }
   }
-  const size = poolSize(options.size);
+  const cluster = options.cluster;
+  if (cluster !== undefined) {
+    if (
+      cluster === null || typeof cluster !== "object" ||
+      typeof (cluster as Partial<ExecutorSource>)[MAKE_EXECUTOR] !== "function"
+    ) {
+      throw new TypeError(
+        `Cannot create pool as 'cluster' must be what connectCluster() of ` +
+          `@seed/pool/cluster returns: current value is ${describe(cluster)}`,
+      );
+    }
+    if (options.size !== undefined) {
+      throw new TypeError(
+        "Cannot create pool as 'size' and 'cluster' exclude each other: a cluster's " +
+          "capacity is its hosts' workers (set it with `pool worker -j N`)",
+      );
+    }
+  }
+  const size = cluster === undefined ? poolSize(options.size) : 0;
   if (options.name !== undefined && typeof options.name !== "string") {
     throw new TypeError(
       `Cannot create pool as 'name' must be a string: current value is ${typeName(options.name)}`,
@@ -149,7 +181,9 @@ export function checkPoolOptions(
         describe(isolation),
     );
   }
-  if (isolation === "worker" && options.transport === undefined) assertWorkerEntryReadable();
+  if (isolation === "worker" && options.transport === undefined && cluster === undefined) {
+    assertWorkerEntryReadable();
+  }
   const maxTasksPerWorker = options.maxTasksPerWorker === undefined ||
       options.maxTasksPerWorker === Infinity
     ? Infinity

@@ -8,7 +8,12 @@
 
 import { Calls } from "./calls.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import type { Executor } from "./executor.ts";
+import {
+  type Executor,
+  type ExecutorContext,
+  type ExecutorSource,
+  MAKE_EXECUTOR,
+} from "./executor.ts";
 import {
   type ApplyAsyncOptions,
   type CallOptions,
@@ -49,7 +54,6 @@ const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
  * ```
  */
 export class Pool extends EventTarget implements AsyncDisposable {
-  readonly #size: number;
   readonly #name: string;
   readonly #isolation: Isolation;
   /** The calls, the jobs they left open and the pool's state. */
@@ -87,7 +91,6 @@ export class Pool extends EventTarget implements AsyncDisposable {
     }
     const checked = checkPoolOptions(sizeOrOptions);
     const { options, isolation, maxTasksPerWorker, maxQueue, idleTimeout, memoryLimitMb } = checked;
-    this.#size = checked.size;
     this.#name = checked.name;
     this.#isolation = isolation;
     const functions = new FunctionTable();
@@ -97,11 +100,10 @@ export class Pool extends EventTarget implements AsyncDisposable {
       : functions.resolve(options.initializer, "initializer");
     const initArgs = checkInitArgs(options.initArgs);
     this.#recorder = new StatsRecorder(this.#createdAt);
-    this.#dispatcher = new Dispatcher({
-      size: this.#size,
+    const context: ExecutorContext = {
+      name: this.#name,
       isolation,
-      transport: options.transport ??
-        (isolation === "worker" ? webWorkerTransports() : processTransport),
+      isolationGiven: options.isolation !== undefined,
       initializer,
       initArgs,
       maxTasksPerWorker,
@@ -114,9 +116,15 @@ export class Pool extends EventTarget implements AsyncDisposable {
         listening: this.#listeners.listening,
         emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
       },
+    };
+    const cluster = options.cluster as ExecutorSource | undefined;
+    this.#dispatcher = cluster?.[MAKE_EXECUTOR](context) ?? new Dispatcher({
+      ...context,
+      size: checked.size,
+      transport: options.transport ??
+        (isolation === "worker" ? webWorkerTransports() : processTransport),
     });
     this.#calls = new Calls(
-      this.#size,
       isolation,
       this.#dispatcher,
       functions,
@@ -133,7 +141,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /** The most workers the pool runs at once. */
   get size(): number {
-    return this.#size;
+    return this.#dispatcher.size;
   }
 
   /** `"running"`, `"closing"` (after `close()`) or `"terminated"`. */
@@ -465,14 +473,15 @@ export class Pool extends EventTarget implements AsyncDisposable {
   stats(): PoolStats {
     const now = wallClock();
     const workerStats = this.#dispatcher.workerStats(now);
-    const rates = this.#recorder.rates(now, workerStats.busy, this.#size);
+    const rates = this.#recorder.rates(now, workerStats.busy, this.#dispatcher.size);
     const workers = workerStats.list(rates.perWorker);
     return {
       name: this.#name,
-      size: this.#size,
+      size: this.#dispatcher.size,
       isolation: this.#isolation,
       state: this.#calls.state,
       workers,
+      ...(workerStats.hosts ? { hosts: workerStats.hosts } : {}),
       queued: this.#dispatcher.queued,
       running: this.#dispatcher.running,
       completed: this.#recorder.completed,
