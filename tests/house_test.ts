@@ -121,10 +121,10 @@ const MAX_LINES = 400;
 const OVERSIZE: Readonly<Record<string, number>> = {
   // Only the public class: its methods' JSDoc and examples are most of it (the calls, their
   // deadlines, the listener counts and the lanes are out).
-  "src/core/pool.ts": 545,
+  "src/core/pool.ts": 555,
   // Dispatching and reading results (the policy, the events, the workers' life cycle and
   // the tasks ended without a result are out).
-  "src/core/dispatcher.ts": 495,
+  "src/core/dispatcher.ts": 500,
 };
 
 Deno.test("house: no file of src/ or workers/ passes its size limit", () => {
