@@ -1,8 +1,19 @@
 /**
  * The client side of a cluster: a NATS connection that a `Pool` runs its calls through.
+ * One connection serves every pool made with it: each pool is a client of its own (its own
+ * subjects, its own liveness responder), and the connection hears the hosts' heartbeats for
+ * all of them.
  *
  * @module
  */
+
+import { nuid, type Subscription } from "@nats-io/transport-node";
+import { PoolClosedError } from "../core/errors.ts";
+import { type ExecutorContext, MAKE_EXECUTOR } from "../core/executor.ts";
+import { wallClock } from "../core/stats.ts";
+import { type ClusterConnection, openClusterConnection } from "./connection.ts";
+import { ClusterExecutor, type ClusterLink } from "./executor.ts";
+import { decode, type Heartbeat } from "./wire.ts";
 
 /** How to reach the NATS server and prove who we are: passed through to the NATS client. */
 export interface ClusterConnectionOptions {
@@ -47,6 +58,10 @@ export interface Cluster extends AsyncDisposable {
 /**
  * Connects to a cluster's NATS server, creating its streams if they are not there yet.
  *
+ * @param options The server(s), the cluster's name, and how to authenticate.
+ * @throws {TypeError} for options of the wrong type.
+ * @throws {Error} when the server cannot be reached, refuses us, or has no JetStream.
+ *
  * @example
  * ```ts ignore
  * import { Pool } from "@seed/pool";
@@ -57,6 +72,98 @@ export interface Cluster extends AsyncDisposable {
  * console.log(await pool.map((x: number) => x * x, [1, 2, 3]));
  * ```
  */
-export function connectCluster(_options: ClusterOptions): Promise<Cluster> {
-  return Promise.reject(new Error("Cannot connect as the cluster is under construction"));
+export async function connectCluster(options: ClusterOptions): Promise<Cluster> {
+  const maxDeliver = options?.maxDeliver ?? 3;
+  if (!Number.isInteger(maxDeliver) || maxDeliver < 1) {
+    throw new RangeError(
+      `Cannot connect to the cluster as 'maxDeliver' must be an integer of at least 1: ` +
+        `current value is ${maxDeliver}`,
+    );
+  }
+  const connection = await openClusterConnection(options, "connect to the cluster");
+  return new ClusterClient(connection, maxDeliver);
+}
+
+/** How often the client looks for hosts that fell silent. */
+const SWEEP_MS = 1_000;
+
+class ClusterClient implements Cluster, ClusterLink {
+  readonly connection: ClusterConnection;
+  readonly maxDeliver: number;
+  readonly #executors = new Map<ClusterExecutor, Subscription>();
+  readonly #heartbeats: Subscription;
+  readonly #sweep: ReturnType<typeof setInterval>;
+  readonly #prefix = nuid.next();
+  #closed: Promise<void> | null = null;
+  #pools = 0;
+
+  constructor(connection: ClusterConnection, maxDeliver: number) {
+    this.connection = connection;
+    this.maxDeliver = maxDeliver;
+    this.#heartbeats = connection.nc.subscribe(connection.names.heartbeats, {
+      callback: (error, message) => {
+        if (error) return;
+        let beat: Heartbeat;
+        try {
+          beat = decode<Heartbeat>(message.data);
+        } catch {
+          return;
+        }
+        const now = wallClock();
+        for (const executor of this.#executors.keys()) executor.roster.heard(beat, now);
+      },
+    });
+    this.#sweep = setInterval(() => {
+      const now = wallClock();
+      for (const executor of this.#executors.keys()) executor.roster.sweep(now);
+    }, SWEEP_MS);
+  }
+
+  get name(): string {
+    return this.connection.names.name;
+  }
+
+  [MAKE_EXECUTOR](context: ExecutorContext): ClusterExecutor {
+    if (this.#closed) {
+      throw new PoolClosedError(
+        `Cannot create pool '${context.name}' as its cluster connection is closed`,
+      );
+    }
+    const client = `${this.#prefix}${++this.#pools}`;
+    const executor = new ClusterExecutor(context, this, client);
+    const { nc, names } = this.connection;
+    // Hosts ask before they run a client's tasks, and while they do: no answer, no work.
+    const alive = nc.subscribe(names.client(client), {
+      callback: (_error, message) => {
+        message.respond();
+      },
+    });
+    this.#executors.set(executor, alive);
+    executor.start().catch((e) => console.error("reader", e));
+    return executor;
+  }
+
+  detach(executor: ClusterExecutor): void {
+    this.#executors.get(executor)?.unsubscribe();
+    this.#executors.delete(executor);
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#sweep);
+    const error = new PoolClosedError(
+      `Cannot run the task as its cluster connection ('${this.name}') was closed`,
+    );
+    await Promise.all([...this.#executors.keys()].map((executor) => executor.abandon(error)));
+    this.#heartbeats.unsubscribe();
+    await this.connection.nc.drain().catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
 }

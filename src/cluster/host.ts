@@ -1,11 +1,35 @@
 /**
- * A worker host: lends this machine's workers to a cluster (`deno task pool worker`).
+ * A worker host: lends this machine's workers to a cluster (`deno task pool worker`). It
+ * pulls task messages from the cluster's work queue only while it has a free worker, keeps
+ * their leases with in-progress acknowledgements while they run, publishes their outcomes,
+ * and acknowledges a message only once its outcomes are stored: a host that dies loses
+ * nothing, NATS hands its messages to another host after the ack wait.
  *
  * @module
  */
 
-import type { Isolation, Permissions, PoolStats } from "../../mod.ts";
+import { hostname } from "node:os";
+import type { Consumer, JsMsg } from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
+import type { Isolation } from "../core/events.ts";
+import type { PoolStats } from "../core/stats.ts";
+import { canonicalPermissions, type Permissions } from "../permissions/descriptor.ts";
+import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
 import type { ClusterConnectionOptions } from "./client.ts";
+import { ClientLiveness } from "./client_liveness.ts";
+import { type ClusterConnection, openClusterConnection } from "./connection.ts";
+import { HostTasks } from "./host_tasks.ts";
+import { mergeStats } from "./host_stats.ts";
+import { ResultPublisher } from "./result_publisher.ts";
+import {
+  type CancelNotice,
+  decode,
+  encode,
+  type Heartbeat,
+  nanosOf,
+  type TaskBatch,
+  TASKS_HEADER,
+} from "./wire.ts";
 
 /** Options of `serveWorkerHost`. */
 export interface WorkerHostOptions extends ClusterConnectionOptions {
@@ -49,6 +73,12 @@ export interface WorkerHost extends EventTarget, AsyncDisposable {
 /**
  * Joins a cluster as a worker host.
  *
+ * @param options The server(s), the cluster's name, authentication, and what this host
+ * lends and allows.
+ * @throws {TypeError} / {RangeError} for bad options; {Error} when the server cannot be
+ * reached; {PermissionError} when a ceiling narrower than "inherit" needs
+ * `--unstable-worker-options` and it is missing.
+ *
  * @example
  * ```ts ignore
  * import { serveWorkerHost } from "@seed/pool/cluster";
@@ -62,6 +92,292 @@ export interface WorkerHost extends EventTarget, AsyncDisposable {
  * await host.closed;
  * ```
  */
-export function serveWorkerHost(_options: WorkerHostOptions): Promise<WorkerHost> {
-  return Promise.reject(new Error("Cannot serve as the cluster is under construction"));
+export async function serveWorkerHost(options: WorkerHostOptions): Promise<WorkerHost> {
+  const where = "serve a worker host";
+  const policy = checkHostOptions(options, where);
+  const connection = await openClusterConnection(options, where);
+  try {
+    const consumer = await hostsConsumer(connection, policy.ackWaitMs);
+    return new Host(connection, consumer, policy);
+  } catch (error) {
+    await connection.nc.close().catch(() => {});
+    throw error;
+  }
+}
+
+interface CheckedHost {
+  readonly name: string;
+  readonly size: number;
+  readonly isolation: Isolation;
+  readonly ceiling: ReturnType<typeof canonicalPermissions>;
+  readonly modules: readonly string[];
+  readonly allowInline: boolean;
+  readonly ackWaitMs: number;
+}
+
+function checkHostOptions(options: WorkerHostOptions, where: string): CheckedHost {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`Cannot ${where} as its options must be an object`);
+  }
+  const size = options.size ?? navigator.hardwareConcurrency;
+  if (!Number.isInteger(size) || size < 1 || size > 1024) {
+    throw new RangeError(
+      `Cannot ${where} as 'size' must be an integer from 1 to 1024: current value is ${size}`,
+    );
+  }
+  const isolation = options.isolation ?? "worker";
+  if (isolation !== "worker" && isolation !== "process") {
+    throw new TypeError(
+      `Cannot ${where} as 'isolation' must be "worker" or "process": current value is ` +
+        `${String(isolation)}`,
+    );
+  }
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  if (!Number.isFinite(ackWaitMs) || ackWaitMs < 1_000) {
+    throw new RangeError(
+      `Cannot ${where} as 'ackWaitMs' must be at least 1000: current value is ${ackWaitMs}`,
+    );
+  }
+  const modules = options.modules ?? [];
+  if (!Array.isArray(modules) || modules.some((m) => typeof m !== "string" || m === "")) {
+    throw new TypeError(`Cannot ${where} as 'modules' must be a list of URL prefixes`);
+  }
+  const ceiling = canonicalPermissions(options.permissions ?? "none", "permissions");
+  if (ceiling !== "inherit" && isolation === "worker") assertWorkerOptionsEnabled();
+  return {
+    name: options.hostName ?? `${hostname()}:${Deno.pid}`,
+    size,
+    isolation,
+    ceiling,
+    modules,
+    allowInline: options.allowInline === true,
+    ackWaitMs,
+  };
+}
+
+/** The hosts' shared durable consumer; its ack wait follows the newest host's. */
+async function hostsConsumer(connection: ClusterConnection, ackWaitMs: number): Promise<Consumer> {
+  const { jsm, js, names } = connection;
+  const config = {
+    durable_name: names.hostsConsumer,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanosOf(ackWaitMs),
+    max_deliver: -1,
+  };
+  const existing = await jsm.consumers.info(names.tasksStream, names.hostsConsumer).catch(() =>
+    null
+  );
+  if (existing === null) {
+    await jsm.consumers.add(names.tasksStream, config).catch(async (error) => {
+      // Another host made it meanwhile.
+      await jsm.consumers.info(names.tasksStream, names.hostsConsumer).catch(() => {
+        throw error;
+      });
+    });
+  } else if (existing.config.ack_wait !== config.ack_wait) {
+    await jsm.consumers.update(names.tasksStream, names.hostsConsumer, {
+      ack_wait: config.ack_wait,
+    });
+  }
+  return await js.consumers.get(names.tasksStream, names.hostsConsumer);
+}
+
+const HEARTBEAT_MS = 1_000;
+/** How often the clients of running tasks are asked whether they still wait. */
+const LIVENESS_MS = 3_000;
+
+class Host extends EventTarget implements WorkerHost {
+  readonly name: string;
+  readonly size: number;
+  readonly closed: Promise<void>;
+  readonly #connection: ClusterConnection;
+  readonly #consumer: Consumer;
+  readonly #policy: CheckedHost;
+  readonly #publisher: ResultPublisher;
+  readonly #tasks: HostTasks;
+  readonly #liveness: ClientLiveness;
+  readonly #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #held = new Set<Promise<void>>();
+  /** Workers not taken by a held message; -1 while one batch is held ahead. */
+  #free: number;
+  /** Held messages of a single task (which may be long, so none is held ahead of them). */
+  #heldSingles = 0;
+  #wakePuller: (() => void) | null = null;
+  #closing = false;
+  #closeStarted: Promise<void> | null = null;
+  #resolveClosed!: () => void;
+
+  constructor(connection: ClusterConnection, consumer: Consumer, policy: CheckedHost) {
+    super();
+    this.name = policy.name;
+    this.size = policy.size;
+    this.#free = policy.size;
+    this.#connection = connection;
+    this.#consumer = consumer;
+    this.#policy = policy;
+    this.#publisher = new ResultPublisher(connection, policy.name);
+    this.#tasks = new HostTasks(policy, this.#publisher);
+    this.#liveness = new ClientLiveness(connection);
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    const { nc, names } = connection;
+    nc.subscribe(names.cancel, {
+      callback: (error, message) => {
+        if (error) return;
+        try {
+          this.#onCancel(decode<CancelNotice>(message.data));
+        } catch {
+          // not a notice of ours
+        }
+      },
+    });
+    this.#beat("joined");
+    this.#timers.push(setInterval(() => this.#beat("joined"), HEARTBEAT_MS));
+    this.#timers.push(setInterval(() => this.#checkClients(), LIVENESS_MS));
+    nc.closed().then(() => this.#finish());
+    this.#pull();
+  }
+
+  stats(): PoolStats {
+    return mergeStats(this.name, this.size, this.#policy.isolation, this.#tasks.pools());
+  }
+
+  close(): Promise<void> {
+    this.#closeStarted ??= this.#close();
+    return this.#closeStarted;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    this.#wakePuller?.();
+    // Finish what is held: its outcomes stored, its messages acknowledged.
+    await Promise.all([...this.#held]);
+    await this.#publisher.drained();
+    this.#beat("left");
+    await this.#tasks.close();
+    await this.#connection.nc.drain().catch(() => {});
+    this.#finish();
+  }
+
+  #finish(): void {
+    for (const timer of this.#timers) clearInterval(timer);
+    this.#publisher.close();
+    this.#resolveClosed();
+  }
+
+  #beat(state: Heartbeat["state"]): void {
+    const beat: Heartbeat = {
+      host: this.name,
+      state,
+      workers: this.size,
+      busy: this.#tasks.busy,
+      isolation: this.#policy.isolation,
+    };
+    try {
+      this.#connection.nc.publish(this.#connection.names.heartbeats, encode(beat));
+    } catch {
+      // Reconnecting: the next beat goes out once we are back.
+    }
+    this.#liveness.sweep();
+    this.#tasks.sweep(Date.now());
+  }
+
+  /** Pulls one message per free worker, for as long as the host runs. */
+  async #pull(): Promise<void> {
+    while (!this.#closing) {
+      // One message more than workers, while all it holds are batches of tiny tasks: the
+      // next batch is here when the last one ends, and waits behind at most a batch.
+      if (this.#free <= 0 && !(this.#free === 0 && this.#heldSingles === 0)) {
+        await new Promise<void>((resolve) => this.#wakePuller = resolve);
+        this.#wakePuller = null;
+        continue;
+      }
+      let message: JsMsg | null;
+      try {
+        message = await this.#consumer.next({ expires: 2_000 });
+      } catch {
+        if (this.#connection.nc.isClosed()) return;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
+      }
+      if (message === null) continue;
+      if (this.#closing) {
+        message.nak();
+        return;
+      }
+      this.#free--;
+      const single = isSingle(message);
+      if (single) this.#heldSingles++;
+      const held = this.#handle(message, single).finally(() => {
+        this.#held.delete(held);
+      });
+      this.#held.add(held);
+    }
+  }
+
+  async #handle(message: JsMsg, single: boolean): Promise<void> {
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      this.#free++;
+      if (single) this.#heldSingles--;
+      this.#wakePuller?.();
+    };
+    const lease = setInterval(() => message.working(), this.#policy.ackWaitMs / 3);
+    try {
+      let batch: TaskBatch;
+      try {
+        batch = decode<TaskBatch>(message.data);
+      } catch {
+        message.term();
+        return;
+      }
+      const deliveries = message.info.deliveryCount;
+      if (deliveries > batch.maxDeliver) {
+        await this.#tasks.failRedelivered(batch, deliveries - 1);
+      } else if (await this.#liveness.alive(batch.client)) {
+        const { ran, stored } = this.#tasks.run(batch);
+        await ran;
+        release();
+        await stored;
+      } else this.#dropClient(batch.client);
+      message.ack();
+    } catch {
+      // A malformed batch, or the connection is going: NATS hands it on.
+      message.nak();
+    } finally {
+      clearInterval(lease);
+      release();
+    }
+  }
+
+  #onCancel(notice: CancelNotice): void {
+    if (notice.all) this.#dropClient(notice.client);
+    else this.#tasks.cancel(notice.client, notice.ids);
+  }
+
+  #dropClient(client: string): void {
+    this.#liveness.markDead(client);
+    this.#tasks.dropClient(client);
+    const { jsm, names } = this.#connection;
+    jsm.streams.purge(names.tasksStream, { filter: names.tasks(client) }).catch(() => {});
+  }
+
+  #checkClients(): void {
+    for (const client of this.#tasks.runningClients()) {
+      this.#liveness.alive(client).then((alive) => {
+        if (!alive) this.#dropClient(client);
+      });
+    }
+  }
+}
+
+/** Whether a message holds one task (its header says so; a batch's is "many"). */
+function isSingle(message: JsMsg): boolean {
+  return message.headers?.get(TASKS_HEADER) !== "many";
 }

@@ -97,6 +97,29 @@ export function isTaskRef(value: unknown): value is TaskRef {
 
 type InlineDefinition = Extract<FunctionDefinition, { kind: "inline" }>;
 
+/** The key of an inline function known only by its source (see {@link inlineSource}). */
+const INLINE_SOURCE = Symbol("seed-pool.inline-source");
+
+/** An inline function known only by its name and source, as a cluster host receives it. */
+export interface InlineSource {
+  readonly [INLINE_SOURCE]: { readonly name: string; readonly source: string };
+}
+
+/**
+ * A task that a pool runs as it would an inline function of this source, without this
+ * process ever compiling it: a worker host runs other machines' functions this way, and
+ * only its workers evaluate them.
+ */
+export function inlineSource(name: string, source: string): InlineSource {
+  return Object.freeze({ [INLINE_SOURCE]: Object.freeze({ name, source }) });
+}
+
+function sourceOf(task: unknown): { name: string; source: string } | undefined {
+  return typeof task === "object" && task !== null
+    ? (task as Partial<InlineSource>)[INLINE_SOURCE]
+    : undefined;
+}
+
 /**
  * Definitions the pool keeps for reuse, by source (inline) and by module export: past this
  * many, the oldest are dropped (oldest made, not least used: moving an entry on every hit
@@ -134,11 +157,12 @@ export class FunctionTable {
    * for functions whose source cannot travel (native, bound, classes).
    */
   resolve(task: unknown, where: string): FunctionDefinition {
-    if (typeof task === "function") {
+    const given = typeof task === "function" ? undefined : sourceOf(task);
+    if (typeof task === "function" || given !== undefined) {
       const known = this.#inline.get(task as TaskFn);
       if (known) return known;
-      const source = Function.prototype.toString.call(task);
-      const name = (task as TaskFn).name;
+      const source = given?.source ?? Function.prototype.toString.call(task);
+      const name = given?.name ?? (task as TaskFn).name;
       let key = source;
       let definition = this.#bySource.get(key);
       if (definition !== undefined && definition.name !== name) {
@@ -148,7 +172,7 @@ export class FunctionTable {
       // Not remembered by identity: a fresh closure per call would fill the WeakMap with
       // dead keys for the collector to sweep.
       if (definition !== undefined) return definition;
-      definition = this.#inlineDefinition(task as TaskFn, name, source, where);
+      definition = this.#inlineDefinition(name, source, where);
       this.#inline.set(task as TaskFn, definition);
       remember(this.#bySource, key, definition);
       return definition;
@@ -177,11 +201,11 @@ export class FunctionTable {
     );
   }
 
-  #inlineDefinition(fn: TaskFn, name: string, source: string, where: string): InlineDefinition {
+  #inlineDefinition(name: string, source: string, where: string): InlineDefinition {
     if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
       throw new TypeError(
         `Cannot run '${where}' as its source is not available (a built-in or bound ` +
-          `function such as '${fn.name}'): wrap it in a function of your own`,
+          `function such as '${name}'): wrap it in a function of your own`,
       );
     }
     if (/^class\b/.test(source)) {

@@ -1,0 +1,555 @@
+/**
+ * A pool's executor on a cluster: tasks wait here, in one lane per permission set, until
+ * they are published to the tasks stream, where any host with a free worker pulls them.
+ * Only a few messages per known worker are published ahead, so a host that joins finds
+ * work, a cancelled task rarely left this process, and no task waits at a busy host while
+ * another is idle (hosts pull; nothing is pushed to them). Tiny tasks travel many to a
+ * message, as the local pool batches them; outcomes come back through the results stream,
+ * each task settled once, whatever a redelivery repeats.
+ *
+ * @module
+ */
+
+import type { Executor, ExecutorContext, WorkerStatsSnapshot } from "../core/executor.ts";
+import { type PoolClosedError, QueueFullError } from "../core/errors.ts";
+import { emitTaskEnd, taskQueuedDetail } from "../core/events.ts";
+import { Lane, type PendingTask, type TaskSpec } from "../core/scheduler.ts";
+import { wallClock } from "../core/stats.ts";
+import { TaskEnds } from "../core/task_ends.ts";
+import { taskName } from "../core/task.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
+import { binaryBytes } from "../wire/_payload.ts";
+import type { FunctionDefinition } from "../wire/protocol.ts";
+import type { ClusterConnection } from "./connection.ts";
+import { remoteErrorToCaller } from "./remote_error.ts";
+import { type HostRecord, HostRoster, type HostRow } from "./roster.ts";
+import { ResultReader } from "./result_reader.ts";
+import { headers, type MsgHdrs } from "@nats-io/transport-node";
+import {
+  type CancelNotice,
+  encode,
+  type ResultBatch,
+  type TaskBatch,
+  TASKS_HEADER,
+} from "./wire.ts";
+
+/** A message carries tasks that all could not last longer than this, by their estimates. */
+const MESSAGE_TARGET_MS = 20;
+/** At most this many tasks to a message. */
+const MAX_TASKS_PER_MESSAGE = 256;
+/** Messages published ahead per known worker (the stream holds them, no host does). */
+const AHEAD_PER_WORKER = 4;
+
+/** A published message, until every task of it is done. */
+interface Published {
+  readonly ids: number[];
+  open: number;
+  cancelled: number;
+  seq: number;
+}
+
+/** Where a published task is. */
+interface InFlight {
+  readonly task: PendingTask;
+  readonly message: Published;
+  row: HostRow | null;
+}
+
+/** What the executor needs of its cluster connection. */
+export interface ClusterLink {
+  readonly connection: ClusterConnection;
+  readonly maxDeliver: number;
+  /** Forgets an executor that stopped. */
+  detach(executor: ClusterExecutor): void;
+}
+
+/** See the module docs. */
+export class ClusterExecutor implements Executor {
+  readonly local = false;
+  readonly #context: ExecutorContext;
+  readonly #link: ClusterLink;
+  readonly #client: string;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #laneList: Lane[] = [];
+  readonly #inFlight = new Map<number, InFlight>();
+  readonly #ends: TaskEnds;
+  readonly #roster: HostRoster;
+  readonly #reader: ResultReader;
+  readonly #definitions = new Map<number, FunctionDefinition>();
+  readonly #roomWaiters: (() => void)[] = [];
+  #nextTaskId = 1;
+  /** Tasks waiting here, not yet published. */
+  #waiting = 0;
+  /** Published tasks no host has started yet (as far as we know). */
+  #published = 0;
+  #running = 0;
+  #openMessages = 0;
+  #publishScheduled = false;
+  #nextLane = 0;
+  #stopped = false;
+  #stoppedAll: Promise<void> | null = null;
+
+  constructor(context: ExecutorContext, link: ClusterLink, client: string) {
+    this.#context = context;
+    this.#link = link;
+    this.#client = client;
+    this.#ends = new TaskEnds(context, {
+      unqueued: () => this.#waiting--,
+      dispatchIfQueued: () => this.#schedulePublish(),
+      wakeIfRoom: () => this.#wakeIfRoom(),
+      retire: () => {},
+    });
+    this.#roster = new HostRoster(context.events, {
+      capacityChanged: () => this.#schedulePublish(),
+      hostLeft: (host) => this.#hostLeft(host),
+    }, "inherit");
+    this.#reader = new ResultReader(link.connection, client, (batch) => this.#onResults(batch));
+  }
+
+  /** The client id its subjects carry. */
+  get client(): string {
+    return this.#client;
+  }
+
+  /** The joined hosts' workers; 1 while none is known, so calls still chunk sensibly. */
+  get size(): number {
+    return Math.max(1, this.#roster.workers);
+  }
+
+  get queued(): number {
+    return this.#waiting + this.#published;
+  }
+
+  get running(): number {
+    return this.#running;
+  }
+
+  /** Starts reading results; resolves once the reader is subscribed. */
+  start(): Promise<void> {
+    return this.#reader.start();
+  }
+
+  /** Folds in a host's heartbeat (the cluster connection hears them for every pool). */
+  get roster(): HostRoster {
+    return this.#roster;
+  }
+
+  lane(key: string, permissions: CanonicalPermissions | undefined): Lane {
+    let lane = this.#lanes.get(key);
+    if (!lane) {
+      lane = new Lane(key, permissions);
+      this.#lanes.set(key, lane);
+      this.#laneList.push(lane);
+    }
+    return lane;
+  }
+
+  newTask(spec: TaskSpec): PendingTask {
+    return {
+      id: this.#nextTaskId++,
+      job: spec.job,
+      index: spec.index,
+      definition: spec.definition,
+      mode: spec.mode,
+      args: spec.args,
+      transfer: undefined,
+      items: spec.items,
+      lane: spec.lane,
+      queuedAt: wallClock(),
+      state: "queued",
+      worker: null,
+      peakMs: 0,
+      startedAt: 0,
+      bytes: binaryBytes(spec.args),
+    };
+  }
+
+  enqueue(task: PendingTask): void {
+    task.lane.queue.push(task);
+    task.lane.queued++;
+    this.#waiting++;
+    if (this.#context.events.listening.taskqueued) {
+      this.#context.events.emit("taskqueued", taskQueuedDetail(task, this.queued));
+    }
+    this.#schedulePublish();
+  }
+
+  cancel(tasks: Iterable<PendingTask>, reason: unknown): void {
+    const ids: number[] = [];
+    for (const task of tasks) {
+      if (task.state === "queued") this.#ends.dropQueued(task, reason);
+      else if (task.state === "sent") {
+        const flight = this.#inFlight.get(task.id);
+        task.state = "done";
+        this.#context.recorder.cancelled += task.items;
+        const now = wallClock();
+        const started = task.startedAt > 0;
+        emitTaskEnd(
+          this.#context.events,
+          task,
+          flight?.row?.id ?? -1,
+          false,
+          reason,
+          started ? now - task.startedAt : 0,
+          started ? task.startedAt : now,
+          true,
+        );
+        if (flight) {
+          this.#forget(flight);
+          flight.message.cancelled++;
+          if (flight.message.cancelled === flight.message.ids.length) {
+            this.#deleteMessage(flight.message);
+          }
+        }
+        ids.push(task.id);
+      }
+    }
+    if (ids.length > 0) this.#notify({ client: this.#client, ids });
+    this.#wakeIfRoom();
+    this.#schedulePublish();
+  }
+
+  assertQueueRoom(tasks: number, method: string): void {
+    if (!this.hasQueueRoom(tasks)) {
+      const free = this.#freeWorkers();
+      throw new QueueFullError(
+        `Cannot ${method} as the queue is full: ${Math.max(0, this.queued - free)} tasks ` +
+          `wait and 'maxQueue' is ${this.#context.maxQueue}`,
+      );
+    }
+  }
+
+  hasQueueRoom(tasks: number): boolean {
+    if (this.#context.maxQueue === Infinity) return true;
+    return this.queued + tasks <= this.#context.maxQueue + this.#freeWorkers();
+  }
+
+  onQueueRoom(wake: () => void): void {
+    this.#roomWaiters.push(wake);
+    this.#wakeIfRoom();
+  }
+
+  workerStats(now: number): WorkerStatsSnapshot {
+    return this.#roster.snapshot(now);
+  }
+
+  /** The pool closed and nothing is left: stop reading, leave the hosts be. */
+  retireAll(): void {
+    this.#shutdown(null);
+  }
+
+  stop(reason: PoolClosedError): void {
+    this.#stopped = true;
+    for (const lane of this.#laneList) {
+      for (const task of lane.queue) {
+        if (task.state === "queued") this.#ends.dropQueued(task, reason);
+      }
+      lane.queue.clear();
+    }
+    this.cancel([...this.#inFlight.values()].map((flight) => flight.task), reason);
+    this.#shutdown(reason);
+  }
+
+  exited(): Promise<void> {
+    return this.#stoppedAll ?? Promise.resolve();
+  }
+
+  /**
+   * The cluster connection is closing: every unfinished task of this pool fails with
+   * `error`, as a terminated pool's do, and nothing more is published.
+   */
+  abandon(error: PoolClosedError): Promise<void> {
+    const tasks: PendingTask[] = [];
+    for (const lane of this.#laneList) {
+      for (const task of lane.queue) if (task.state === "queued") tasks.push(task);
+    }
+    for (const flight of this.#inFlight.values()) tasks.push(flight.task);
+    this.stop(error);
+    for (const task of tasks) task.job.fail(task, error);
+    return this.exited();
+  }
+
+  #shutdown(reason: PoolClosedError | null): void {
+    if (this.#stoppedAll) return;
+    this.#stopped = true;
+    this.#roster.clear(wallClock());
+    const { jsm, names } = this.#link.connection;
+    const purge = reason === null ? Promise.resolve() : jsm.streams
+      .purge(names.tasksStream, { filter: names.tasks(this.#client) })
+      .then(() => {}, () => {});
+    if (reason !== null) this.#notify({ client: this.#client, ids: [], all: true });
+    this.#stoppedAll = Promise.all([purge, this.#reader.stop()]).then(() => {
+      this.#link.detach(this);
+    });
+  }
+
+  #freeWorkers(): number {
+    return Math.max(0, this.#roster.workers - this.#running);
+  }
+
+  #wakeIfRoom(): void {
+    if (this.#roomWaiters.length === 0 || !this.hasQueueRoom(1)) return;
+    const waiters = this.#roomWaiters.splice(0);
+    queueMicrotask(() => {
+      for (const wake of waiters) wake();
+    });
+  }
+
+  #schedulePublish(): void {
+    if (this.#publishScheduled || this.#stopped || this.#waiting === 0) return;
+    this.#publishScheduled = true;
+    queueMicrotask(() => {
+      this.#publishScheduled = false;
+      this.#publish();
+    });
+  }
+
+  /** Publishes messages while fewer than the window are open, lanes in turn. */
+  #publish(): void {
+    const window = Math.max(2, AHEAD_PER_WORKER * this.#roster.workers);
+    let idle = 0;
+    while (!this.#stopped && this.#waiting > 0 && this.#openMessages < window) {
+      const lane = this.#laneList[this.#nextLane++ % this.#laneList.length]!;
+      const batch = this.#takeBatch(lane);
+      if (batch.length === 0) {
+        if (++idle >= this.#laneList.length) break;
+        continue;
+      }
+      idle = 0;
+      this.#send(lane, batch);
+    }
+  }
+
+  /** The next tasks of a lane for one message: tiny ones together, any other alone. */
+  #takeBatch(lane: Lane): PendingTask[] {
+    const batch: PendingTask[] = [];
+    const budgetBytes = this.#link.connection.maxPayload / 2;
+    let ms = 0;
+    let bytes = 0;
+    for (let task = lane.queue.peek(); task; task = lane.queue.peek()) {
+      if (task.state !== "queued") {
+        lane.queue.shift();
+        continue;
+      }
+      const peak = this.#context.estimates.peakMs(task);
+      if (
+        batch.length > 0 &&
+        (ms + peak > MESSAGE_TARGET_MS || bytes + task.bytes > budgetBytes ||
+          batch.length >= MAX_TASKS_PER_MESSAGE)
+      ) break;
+      lane.queue.shift();
+      task.peakMs = peak;
+      batch.push(task);
+      ms += peak;
+      bytes += task.bytes;
+      if (peak > MESSAGE_TARGET_MS) break;
+    }
+    return batch;
+  }
+
+  #send(lane: Lane, batch: PendingTask[]): void {
+    let data: Uint8Array;
+    try {
+      data = encode(this.#batchMessage(lane, batch));
+    } catch {
+      // Find what cannot travel: each task alone, the others go on.
+      const good: PendingTask[] = [];
+      for (const task of batch) {
+        try {
+          encode(task.args);
+          good.push(task);
+        } catch (error) {
+          this.#ends.failUnsendable(task, error);
+        }
+      }
+      if (good.length === 0 || good.length === batch.length) return;
+      return this.#send(lane, good);
+    }
+    const limit = this.#link.connection.maxPayload;
+    if (data.byteLength > limit) {
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        this.#send(lane, batch.slice(0, half));
+        this.#send(lane, batch.slice(half));
+        return;
+      }
+      const task = batch[0]!;
+      const what = task.mode === "apply" ? "arguments" : "items";
+      this.#ends.failNeverSent(
+        task,
+        new RangeError(
+          `Cannot send the ${what} of task '${taskName(task.definition)}' to the cluster as ` +
+            `they take ${data.byteLength} bytes and the NATS server's message limit ` +
+            `(max_payload) is ${limit}: pass smaller pieces, or raise max_payload`,
+        ),
+      );
+      return;
+    }
+    const message: Published = { ids: [], open: batch.length, cancelled: 0, seq: 0 };
+    for (const task of batch) {
+      task.state = "sent";
+      lane.queued--;
+      this.#waiting--;
+      this.#published++;
+      message.ids.push(task.id);
+      this.#inFlight.set(task.id, { task, message, row: null });
+    }
+    this.#openMessages++;
+    this.#publishMessage(message, data, 0);
+  }
+
+  #batchMessage(lane: Lane, batch: PendingTask[]): TaskBatch {
+    const definitions = new Map<number, FunctionDefinition>();
+    for (const task of batch) definitions.set(task.definition.fnId, task.definition);
+    const context = this.#context;
+    return {
+      client: this.#client,
+      profile: {
+        isolation: context.isolation,
+        isolationGiven: context.isolationGiven,
+        initializer: context.initializer,
+        initArgs: context.initArgs,
+        maxTasksPerWorker: context.maxTasksPerWorker,
+        memoryLimitMb: context.memoryLimitMb,
+      },
+      maxDeliver: this.#link.maxDeliver,
+      permissions: lane.permissions,
+      definitions: [...definitions.values()],
+      tasks: batch.map((task) => ({
+        id: task.id,
+        fnId: task.definition.fnId,
+        mode: task.mode,
+        args: task.args,
+      })),
+    };
+  }
+
+  /** Publishes until the server took it: a reconnecting server dedups by message id. */
+  #publishMessage(message: Published, data: Uint8Array, attempt: number): void {
+    const { js, names } = this.#link.connection;
+    js.publish(names.tasks(this.#client), data, {
+      msgID: `${this.#client}.${message.ids[0]}`,
+      timeout: 5_000,
+      ...(message.ids.length > 1 ? { headers: manyTasks() } : {}),
+    }).then(
+      (ack) => {
+        message.seq = ack.seq;
+        if (message.cancelled === message.ids.length) this.#deleteMessage(message);
+      },
+      () => {
+        if (this.#stopped || message.open === 0) return;
+        setTimeout(
+          () => this.#publishMessage(message, data, attempt + 1),
+          Math.min(2_000, 100 * 2 ** attempt),
+        );
+      },
+    );
+  }
+
+  #deleteMessage(message: Published): void {
+    if (message.seq === 0) return;
+    const { jsm, names } = this.#link.connection;
+    jsm.streams.deleteMessage(names.tasksStream, message.seq, false).catch(() => {});
+  }
+
+  #notify(notice: CancelNotice): void {
+    const { nc, names } = this.#link.connection;
+    try {
+      nc.publish(names.cancel, encode(notice));
+    } catch {
+      // Closed meanwhile: the hosts find the client gone on their own.
+    }
+  }
+
+  /** A task left `#inFlight`: counted out of the published or running ones. */
+  #forget(flight: InFlight): void {
+    this.#inFlight.delete(flight.task.id);
+    if (flight.row !== null) {
+      this.#running--;
+      if (flight.row.task === flight.task) flight.row.task = null;
+    } else this.#published--;
+    if (--flight.message.open === 0) {
+      this.#openMessages--;
+      this.#schedulePublish();
+    }
+  }
+
+  #onResults(batch: ResultBatch): void {
+    const now = wallClock();
+    for (const entry of batch.entries) {
+      const flight = this.#inFlight.get(entry.id);
+      if (flight === undefined) continue; // settled already: a redelivery's repeat
+      const task = flight.task;
+      if (flight.row === null || flight.row.host.name !== batch.host) {
+        this.#started(flight, batch.host, entry.started, now);
+      }
+      if (!("runMs" in entry)) continue;
+      const ok = !("error" in entry);
+      this.#forget(flight);
+      task.state = "done";
+      this.#context.estimates.observe(task.definition.fnId, entry.runMs, task.items);
+      this.#context.recorder.record(
+        ok,
+        Math.max(0, entry.started - task.queuedAt),
+        entry.runMs,
+        task.items,
+      );
+      this.#roster.finished(flight.row, task, ok, entry.runMs);
+      const workerId = flight.row?.id ?? -1;
+      if (ok) {
+        emitTaskEnd(
+          this.#context.events,
+          task,
+          workerId,
+          true,
+          undefined,
+          entry.runMs,
+          entry.started,
+        );
+        task.job.complete(task, entry.value);
+      } else {
+        const error = remoteErrorToCaller(entry.error);
+        emitTaskEnd(this.#context.events, task, workerId, false, error, entry.runMs, entry.started);
+        task.job.fail(task, error);
+      }
+    }
+    this.#wakeIfRoom();
+    this.#schedulePublish();
+  }
+
+  #started(flight: InFlight, host: string, started: number, now: number): void {
+    const task = flight.task;
+    if (flight.row === null) {
+      this.#published--;
+      this.#running++;
+    } else if (flight.row.task === task) flight.row.task = null;
+    task.startedAt = started > 0 ? started : now;
+    flight.row = this.#roster.place(task, host, now);
+    if (this.#context.events.listening.taskstart) {
+      this.#context.events.emit("taskstart", {
+        taskId: task.id,
+        task: taskName(task.definition),
+        workerId: flight.row?.id ?? -1,
+        waitMs: Math.max(0, task.startedAt - task.queuedAt),
+        time: task.startedAt,
+      });
+    }
+  }
+
+  /** A host went: what it ran waits for JetStream to hand it to another after its ack wait. */
+  #hostLeft(host: HostRecord): void {
+    for (const flight of this.#inFlight.values()) {
+      if (flight.row?.host !== host) continue;
+      flight.row = null;
+      flight.task.startedAt = 0;
+      this.#running--;
+      this.#published++;
+    }
+  }
+}
+
+function manyTasks(): MsgHdrs {
+  const many = headers();
+  many.set(TASKS_HEADER, "many");
+  return many;
+}

@@ -1,0 +1,309 @@
+/**
+ * How a host runs one message of tasks: it checks what the tasks may run (module prefixes,
+ * inline functions, the permission ceiling), runs them on its own local `Pool` for their
+ * client (a pool per client, so each client's initializer and options hold), and hands each
+ * outcome to the result publisher. A task cancelled by its client is skipped, or stopped
+ * where it runs (its worker replaced, as a local pool does).
+ *
+ * @module
+ */
+
+import { Pool } from "../core/pool.ts";
+import { PermissionError, WorkerCrashError } from "../core/errors.ts";
+import { inlineSource, type TaskFn, taskModule, taskName } from "../core/task.ts";
+import type { Isolation } from "../core/events.ts";
+import type { CanonicalPermissions } from "../permissions/descriptor.ts";
+import type { FunctionDefinition } from "../wire/protocol.ts";
+import { withinCeiling } from "./ceiling.ts";
+import { toRemoteError } from "./remote_error.ts";
+import type { ResultPublisher } from "./result_publisher.ts";
+import type { RemoteTask, ResultEntry, TaskBatch, WorkerProfile } from "./wire.ts";
+
+/** What a host allows, checked. */
+export interface HostPolicy {
+  readonly name: string;
+  readonly size: number;
+  readonly isolation: Isolation;
+  readonly ceiling: CanonicalPermissions;
+  readonly modules: readonly string[];
+  readonly allowInline: boolean;
+}
+
+/** A client's pool is let go after this long without tasks. */
+const POOL_IDLE_MS = 60_000;
+
+interface ClientPool {
+  readonly pool: Pool;
+  lastUsed: number;
+}
+
+/** See the module docs. */
+export class HostTasks {
+  readonly #policy: HostPolicy;
+  readonly #publisher: ResultPublisher;
+  readonly #pools = new Map<string, ClientPool>();
+  /** Running tasks by `client` then id: what a cancel stops. */
+  readonly #running = new Map<string, Map<number, AbortController>>();
+  /** Ids each client cancelled (kept until the client is forgotten). */
+  readonly #cancelled = new Map<string, Set<number>>();
+  #busy = 0;
+  #completed = 0;
+  #failed = 0;
+
+  constructor(policy: HostPolicy, publisher: ResultPublisher) {
+    this.#policy = policy;
+    this.#publisher = publisher;
+  }
+
+  /** Tasks running now, of any client. */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** Tasks finished well, failed. */
+  get counts(): { completed: number; failed: number } {
+    return { completed: this.#completed, failed: this.#failed };
+  }
+
+  /** The clients with tasks running here. */
+  runningClients(): string[] {
+    return [...this.#running].filter(([, tasks]) => tasks.size > 0).map(([client]) => client);
+  }
+
+  /** The local pools, for `stats()`. */
+  pools(): Pool[] {
+    return [...this.#pools.values()].map((entry) => entry.pool);
+  }
+
+  /** A client gave up these tasks: skip them, stop those that run. */
+  cancel(client: string, ids: readonly number[]): void {
+    let cancelled = this.#cancelled.get(client);
+    if (!cancelled) this.#cancelled.set(client, cancelled = new Set());
+    const running = this.#running.get(client);
+    for (const id of ids) {
+      cancelled.add(id);
+      running?.get(id)?.abort(new Error("cancelled by its client"));
+    }
+  }
+
+  /** A client is gone: stop all it runs here, and let its pool go. */
+  dropClient(client: string): void {
+    for (const controller of this.#running.get(client)?.values() ?? []) {
+      controller.abort(new Error("its client is gone"));
+    }
+    this.#running.delete(client);
+    this.#cancelled.delete(client);
+    const entry = this.#pools.get(client);
+    this.#pools.delete(client);
+    entry?.pool.terminate().catch(() => {});
+  }
+
+  /** Fails every task of a batch delivered too often (its hosts kept dying). */
+  failRedelivered(batch: TaskBatch, deliveries: number): Promise<void> {
+    const stored = batch.tasks.map((task) => {
+      const name = taskName(definitionOf(batch, task));
+      return this.#publisher.add(batch.client, {
+        id: task.id,
+        started: Date.now(),
+        runMs: 0,
+        error: toRemoteError(
+          new WorkerCrashError(
+            `Cannot run task '${name}' as it was delivered ${deliveries} times and no host ` +
+              `finished it (its hosts died or left): 'maxDeliver' is ${batch.maxDeliver}`,
+          ),
+        ),
+      });
+    });
+    return Promise.all(stored).then(() => {});
+  }
+
+  /**
+   * Runs a batch; resolves when every task ended (`ran`) and, later, when every outcome is
+   * stored (`stored`): the message may be acknowledged then.
+   */
+  run(batch: TaskBatch): { ran: Promise<void>; stored: Promise<void> } {
+    const client = batch.client;
+    const cancelled = this.#cancelled.get(client);
+    const tasks = cancelled ? batch.tasks.filter((task) => !cancelled.has(task.id)) : batch.tasks;
+    const refusal = this.#refusal(batch);
+    const storing: Promise<void>[] = [];
+    const running: Promise<void>[] = [];
+    const started = Date.now();
+    if (tasks.length === 1) {
+      // A task that may be long: its client learns at once that it runs.
+      storing.push(this.#publisher.add(client, { id: tasks[0]!.id, started }));
+    }
+    for (const task of tasks) {
+      const name = taskName(definitionOf(batch, task));
+      const refused = refusal ?? this.#refusalOf(batch, task, name);
+      if (refused !== null) {
+        this.#failed++;
+        storing.push(this.#publisher.add(client, {
+          id: task.id,
+          started,
+          runMs: 0,
+          error: toRemoteError(refused),
+        }));
+        continue;
+      }
+      running.push(this.#runOne(batch, task, refusal === null ? started : 0, storing));
+    }
+    const ran = Promise.all(running).then(() => {});
+    return { ran, stored: ran.then(() => Promise.all(storing)).then(() => {}) };
+  }
+
+  /** Closes every local pool (after the tasks ended). */
+  async close(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((entry) => entry.pool.terminate()));
+    this.#pools.clear();
+  }
+
+  /** Lets pools go that had nothing to do for long. */
+  sweep(now: number): void {
+    for (const [client, entry] of this.#pools) {
+      if (now - entry.lastUsed > POOL_IDLE_MS && !this.#running.get(client)?.size) {
+        this.#pools.delete(client);
+        entry.pool.close();
+      }
+    }
+  }
+
+  async #runOne(
+    batch: TaskBatch,
+    task: RemoteTask,
+    started: number,
+    storing: Promise<void>[],
+  ): Promise<void> {
+    const client = batch.client;
+    const controller = new AbortController();
+    let running = this.#running.get(client);
+    if (!running) this.#running.set(client, running = new Map());
+    running.set(task.id, controller);
+    this.#busy++;
+    const begin = performance.now();
+    const start = started || Date.now();
+    let entry: ResultEntry | null;
+    try {
+      const value = await this.#call(batch, task, controller.signal);
+      entry = { id: task.id, started: start, runMs: performance.now() - begin, value };
+      this.#completed++;
+    } catch (error) {
+      entry = controller.signal.aborted
+        ? null // its client settled it already
+        : {
+          id: task.id,
+          started: start,
+          runMs: performance.now() - begin,
+          error: toRemoteError(error),
+        };
+      if (entry) this.#failed++;
+    } finally {
+      this.#busy--;
+      running.delete(task.id);
+    }
+    if (entry) storing.push(this.#publisher.add(client, entry));
+  }
+
+  #call(batch: TaskBatch, task: RemoteTask, signal: AbortSignal): Promise<unknown> {
+    const pool = this.#pool(batch);
+    const fn = resolveTask(definitionOf(batch, task));
+    const permissions = withinCeiling(batch.permissions, this.#policy.ceiling, "");
+    const options = {
+      signal,
+      ...(permissions === this.#policy.ceiling || permissions instanceof PermissionError
+        ? {}
+        : { permissions }),
+    };
+    const items = task.args as unknown[];
+    switch (task.mode) {
+      case "apply":
+        return pool.apply(fn, items, options);
+      case "map":
+        return pool.map(fn, items, { ...options, chunksize: Math.max(1, items.length) });
+      case "starmap":
+        return pool.starmap(fn, items as unknown[][], {
+          ...options,
+          chunksize: Math.max(1, items.length),
+        });
+    }
+  }
+
+  #pool(batch: TaskBatch): Pool {
+    let entry = this.#pools.get(batch.client);
+    if (!entry) {
+      entry = { pool: this.#newPool(batch.client, batch.profile), lastUsed: 0 };
+      this.#pools.set(batch.client, entry);
+    }
+    entry.lastUsed = Date.now();
+    return entry.pool;
+  }
+
+  #newPool(client: string, profile: WorkerProfile): Pool {
+    const policy = this.#policy;
+    const isolation = policy.isolation === "process" ? "process" : profile.isolation;
+    return new Pool({
+      name: `${policy.name}/${client}`,
+      size: policy.size,
+      isolation,
+      maxTasksPerWorker: profile.maxTasksPerWorker,
+      idleTimeout: POOL_IDLE_MS,
+      ...(policy.ceiling === "inherit" ? {} : { permissions: toPermissions(policy.ceiling) }),
+      ...(profile.initializer
+        ? { initializer: resolveTask(profile.initializer), initArgs: [...profile.initArgs] }
+        : {}),
+      ...(profile.memoryLimitMb !== undefined && isolation === "process"
+        ? { memoryLimitMb: profile.memoryLimitMb }
+        : {}),
+    });
+  }
+
+  /** Why no task of the batch may run here (its initializer), or null. */
+  #refusal(batch: TaskBatch): PermissionError | null {
+    const initializer = batch.profile.initializer;
+    return initializer === null ? null : this.#codeRefusal(initializer, "initializer");
+  }
+
+  #refusalOf(batch: TaskBatch, task: RemoteTask, name: string): PermissionError | null {
+    const code = this.#codeRefusal(definitionOf(batch, task), name);
+    if (code !== null) return code;
+    const permissions = withinCeiling(batch.permissions, this.#policy.ceiling, name);
+    return permissions instanceof PermissionError ? permissions : null;
+  }
+
+  #codeRefusal(definition: FunctionDefinition, name: string): PermissionError | null {
+    const host = this.#policy.name;
+    if (definition.kind === "inline") {
+      return this.#policy.allowInline ? null : new PermissionError(
+        `Cannot run inline function '${name}' on host ${host} as it runs inline functions ` +
+          `only with --allow-inline (allowInline): export it from a task module instead`,
+      );
+    }
+    const url = definition.url;
+    if (this.#policy.modules.some((prefix) => url.startsWith(prefix))) return null;
+    return new PermissionError(
+      `Cannot run task '${name}' of module ${url} on host ${host} as the module is not under ` +
+        `its --modules prefixes (${this.#policy.modules.join(", ") || "none"})`,
+    );
+  }
+}
+
+function definitionOf(batch: TaskBatch, task: RemoteTask): FunctionDefinition {
+  const definition = batch.definitions.find((d) => d.fnId === task.fnId);
+  if (!definition) {
+    throw new TypeError(`Cannot run task ${task.id} as its batch lacks function ${task.fnId}`);
+  }
+  return definition;
+}
+
+function resolveTask(definition: FunctionDefinition): TaskFn {
+  if (definition.kind === "inline") {
+    return inlineSource(definition.name, definition.source) as unknown as TaskFn;
+  }
+  return (taskModule<Record<string, TaskFn>>(definition.url) as Record<string, unknown>)[
+    definition.exportName
+  ] as TaskFn;
+}
+
+function toPermissions(ceiling: Exclude<CanonicalPermissions, "inherit">) {
+  return ceiling as unknown as Record<string, boolean | readonly string[]>;
+}
