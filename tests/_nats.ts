@@ -202,9 +202,12 @@ class Server implements NatsServer {
             continue;
           }
           const ErrorClass = error.portInUse ? PortInUseError : Error;
+          const held = error.portInUse && portRetryMs > 0
+            ? ` (the port was still in use after ${portRetryMs} ms of retries)`
+            : "";
           throw new ErrorClass(
             `Cannot start nats-server on port ${this.port} as it exited with code ${error.code} ` +
-              `before it was ready: last output:\n${lastOutput(error.tail)}`,
+              `before it was ready${held}: last output:\n${lastOutput(error.tail)}`,
           );
         }
         await stopRun(run, "SIGKILL");

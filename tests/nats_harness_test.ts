@@ -75,6 +75,24 @@ natsTest("NatsServer.kill() then restart() recovers the stream from its store", 
   assert.deepEqual(await consumeAll(server.url, "K", 1), ["acked-before-crash"]);
 });
 
+natsTest(
+  "NatsServer.restart() waits for its port while another socket still holds it",
+  async () => {
+    await using server = await startNats();
+    await server.kill();
+    // Stands in for the old server's socket lingering (TIME_WAIT) or a slow exit.
+    const holder = Deno.listen({ hostname: "127.0.0.1", port: server.port });
+    const released = new Promise((resolve) => setTimeout(resolve, 1_000)).then(() =>
+      holder.close()
+    );
+    await server.restart();
+    await released;
+    const nc = await connect({ servers: server.url });
+    assert.equal(nc.getServer(), `127.0.0.1:${server.port}`);
+    await nc.close();
+  },
+);
+
 natsTest("NatsServer.stop() ends the server, removes its store and is idempotent", async () => {
   const server = await startNats();
   await server.stop();
@@ -84,16 +102,40 @@ natsTest("NatsServer.stop() ends the server, removes its store and is idempotent
   await assert.rejects(server.restart(), /Cannot restart nats-server .* stopped/);
 });
 
+/**
+ * Asserts that connecting with `options` is refused for lack of authorization.
+ *
+ * When the server closes a refused connection, Deno's node:net can report ECONNRESET on
+ * the socket after @nats-io/transport-node 3.4.0 has removed its listeners and rejected
+ * `connect()`: an uncaught error that would fail whichever test is running. This waits
+ * (at most half a second) for that stray reset and swallows it, and only it.
+ */
+async function assertRefused(options: { servers: string; token?: string }): Promise<void> {
+  let sawReset!: () => void;
+  const reset = new Promise<void>((resolve) => sawReset = resolve);
+  const onError = (event: ErrorEvent) => {
+    if ((event.error as { code?: string } | undefined)?.code !== "ECONNRESET") return;
+    event.preventDefault();
+    sawReset();
+  };
+  globalThis.addEventListener("error", onError);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await assert.rejects(connect({ ...options, reconnect: false }), /authorization/i);
+    await Promise.race([reset, new Promise((resolve) => timer = setTimeout(resolve, 500))]);
+  } finally {
+    clearTimeout(timer);
+    globalThis.removeEventListener("error", onError);
+  }
+}
+
 natsTest(
   "startNats({ token }) rejects a client without the token, accepts one with it",
   async () => {
     await using server = await startNats({ token: "s3cret" });
     assert.equal(server.token, "s3cret");
-    await assert.rejects(connect({ servers: server.url, reconnect: false }), /auth/i);
-    await assert.rejects(
-      connect({ servers: server.url, token: "wrong", reconnect: false }),
-      /auth/i,
-    );
+    await assertRefused({ servers: server.url });
+    await assertRefused({ servers: server.url, token: "wrong" });
     const nc = await connect({ servers: server.url, token: "s3cret" });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
