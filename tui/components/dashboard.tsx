@@ -1,7 +1,8 @@
 /** @jsxImportSourceTypes @types/react */
 /**
  * The whole dashboard for a terminal of a given size: header, hosts (a cluster pool's only),
- * workers, throughput, latency, recent errors, and a footer. Props in, frame out: it reads nothing but its props.
+ * workers, throughput, latency, recent errors, and a footer. Props in, frame out: it reads
+ * nothing but its props.
  *
  * @module
  */

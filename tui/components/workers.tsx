@@ -1,7 +1,8 @@
 /** @jsxImportSourceTypes @types/react */
 /**
- * One row per worker: its name (id, or `host/n` in a cluster), state, permission set, current task, tasks done, a utilization bar,
- * and its busy/idle history lane (the task stream), newest at the right.
+ * One row per worker: its name (its id, or `host/n` in a cluster), state, permission set,
+ * current task, tasks done, a utilization bar, and its busy/idle history lane (the task
+ * stream), newest at the right.
  *
  * @module
  */
