@@ -6,7 +6,7 @@
  */
 
 import type { PoolEventMap, PoolEventType } from "../mod.ts";
-import type { PoolStats } from "../mod.ts";
+import type { HostStats, PoolStats, WorkerStats } from "../mod.ts";
 
 /** `T` without the falsy values `eventually` skips. */
 export type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
@@ -83,6 +83,65 @@ export function fakeStats(overrides: Partial<PoolStats> = {}): PoolStats {
     time: 1_700_000_000_000,
     ...overrides,
   };
+}
+
+/**
+ * A cluster pool's snapshot as its `stats()` gives it: hosts `alpha` (2 workers, one busy)
+ * and `beta` (1 worker) joined, `gamma` left; each worker named by its host.
+ */
+export function clusterStats(overrides: Partial<PoolStats> = {}): PoolStats {
+  const time = overrides.time ?? 1_700_000_000_000;
+  const host = (name: string, rest: Partial<HostStats>): HostStats => ({
+    name,
+    state: "joined",
+    workers: 2,
+    busy: 0,
+    completed: 0,
+    failed: 0,
+    throughput: 0,
+    joinedAt: time - 90_000,
+    lastSeen: time - 200,
+    ...rest,
+  });
+  const worker = (id: number, on: string, rest: Partial<WorkerStats> = {}): WorkerStats => ({
+    id,
+    state: "idle",
+    permissions: "none",
+    isolation: "worker",
+    tasksCompleted: 0,
+    tasksFailed: 0,
+    busyMs: 0,
+    utilization: 0,
+    currentTask: null,
+    host: on,
+    ...rest,
+  });
+  return fakeStats({
+    name: "jobs",
+    size: 3,
+    workers: [
+      worker(0, "alpha", { state: "busy", currentTask: "square", utilization: 0.9 }),
+      worker(1, "alpha", { tasksCompleted: 40 }),
+      worker(1024, "beta", { tasksCompleted: 12, tasksFailed: 1, utilization: 0.25 }),
+    ],
+    hosts: [
+      host("alpha", { busy: 1, completed: 1200, failed: 3, throughput: 41.5 }),
+      host("beta", { workers: 1, completed: 310, failed: 1, throughput: 9.75 }),
+      host("gamma", {
+        state: "left",
+        workers: 4,
+        completed: 870,
+        failed: 0,
+        joinedAt: time - 300_000,
+        lastSeen: time - 12_000,
+      }),
+    ],
+    completed: 2380,
+    failed: 4,
+    throughput: 51.25,
+    time,
+    ...overrides,
+  });
 }
 
 /** One Server-Sent Event. */

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Pool, type PoolStats } from "../mod.ts";
 import { type MonitorMessage, serveMonitor, watchPool } from "../monitor.ts";
-import { eventually, FakePool, fakeStats, SseReader } from "./_monitor_helpers.ts";
+import { clusterStats, eventually, FakePool, fakeStats, SseReader } from "./_monitor_helpers.ts";
 
 const double = (x: number) => x * 2;
 
@@ -194,6 +194,93 @@ Deno.test("serveMonitor() serves Prometheus text at /metrics, labelled by pool n
     assert.equal(buckets.at(-1), 6, `${name} +Inf bucket`);
     assert.equal(Number(count), 6, `${name}_count`);
   }
+});
+
+Deno.test("serveMonitor() carries a cluster pool's hosts and each worker's host in /stats and /events", async () => {
+  const pool = new FakePool();
+  pool.snapshot = clusterStats();
+  await using monitor = serveMonitor(pool, { snapshotIntervalMs: 50 });
+
+  const stats: PoolStats = await (await fetch(new URL("/stats", monitor.url))).json();
+  assert.deepEqual(stats.hosts, pool.snapshot.hosts);
+  assert.deepEqual(stats.workers.map((w) => w.host), ["alpha", "alpha", "beta"]);
+
+  const events = new SseReader((await fetch(new URL("/events", monitor.url))).body!);
+  try {
+    const first = await events.next();
+    assert.equal(first?.event, "snapshot");
+    assert.deepEqual(JSON.parse(first!.data), pool.snapshot);
+    // The periodic snapshots too, as the hosts change.
+    const left = pool.snapshot.hosts!.map((h) => ({ ...h, state: "left" as const }));
+    pool.snapshot = clusterStats({ hosts: left, workers: [] });
+    const later = await events.until((event) =>
+      event.event === "snapshot" && JSON.parse(event.data).workers.length === 0
+    );
+    assert.deepEqual(JSON.parse(later!.data).hosts.map((h: { state: string }) => h.state), [
+      "left",
+      "left",
+      "left",
+    ]);
+  } finally {
+    await events.cancel();
+  }
+});
+
+Deno.test("serveMonitor() serves per-host series at /metrics for a cluster pool, labelled by host", async () => {
+  const pool = new FakePool();
+  pool.snapshot = clusterStats({ name: "jobs" });
+  await using monitor = serveMonitor(pool);
+  const text = await (await fetch(new URL("/metrics", monitor.url))).text();
+  const sample = (name: string, labels: string) => {
+    const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}} `));
+    assert.ok(line, `no ${name}{${labels}} in:\n${text}`);
+    return Number(line.split(" ").at(-1));
+  };
+  const alpha = 'pool="jobs",host="alpha"';
+  const gamma = 'pool="jobs",host="gamma"';
+  assert.equal(sample("seed_pool_host_up", alpha), 1);
+  assert.equal(sample("seed_pool_host_up", gamma), 0, "a host that left is down");
+  assert.equal(sample("seed_pool_host_workers", alpha), 2);
+  assert.equal(sample("seed_pool_host_workers", gamma), 4);
+  assert.equal(sample("seed_pool_host_busy", alpha), 1);
+  assert.equal(sample("seed_pool_host_tasks_completed_total", alpha), 1200);
+  assert.equal(sample("seed_pool_host_tasks_completed_total", gamma), 870);
+  assert.equal(sample("seed_pool_host_tasks_failed_total", alpha), 3);
+  assert.equal(sample("seed_pool_host_throughput_tasks_per_second", alpha), 41.5);
+  for (
+    const [name, type] of [
+      ["seed_pool_host_up", "gauge"],
+      ["seed_pool_host_workers", "gauge"],
+      ["seed_pool_host_busy", "gauge"],
+      ["seed_pool_host_tasks_completed_total", "counter"],
+      ["seed_pool_host_tasks_failed_total", "counter"],
+      ["seed_pool_host_throughput_tasks_per_second", "gauge"],
+    ]
+  ) {
+    assert.ok(text.includes(`# HELP ${name} `), `${name} has no HELP`);
+    assert.ok(text.includes(`# TYPE ${name} ${type}\n`), `${name} is not a ${type}`);
+  }
+  // Each worker's series names its host.
+  assert.equal(
+    sample("seed_pool_worker_utilization", 'pool="jobs",host="beta",worker="1024"'),
+    0.25,
+  );
+  // A host's name is a label value like any other: escaped.
+  pool.snapshot = clusterStats({
+    hosts: [{ ...clusterStats().hosts![0]!, name: 'rack "7"\\a' }],
+  });
+  const escaped = await (await fetch(new URL("/metrics", monitor.url))).text();
+  assert.ok(escaped.includes('seed_pool_host_up{pool="jobs",host="rack \\"7\\"\\\\a"} 1\n'));
+});
+
+Deno.test("serveMonitor() serves no host series and no host label for a local pool", async () => {
+  await using pool = new Pool({ size: 1, name: "local" });
+  await using monitor = serveMonitor(pool);
+  await pool.apply(double, [1]);
+  const text = await (await fetch(new URL("/metrics", monitor.url))).text();
+  assert.match(text, /seed_pool_worker_utilization\{pool="local",worker="\d+"\} /);
+  assert.ok(!text.includes("seed_pool_host_"), text);
+  assert.ok(!text.includes("host="), text);
 });
 
 Deno.test("serveMonitor() with a token answers 401 to requests without it", async () => {

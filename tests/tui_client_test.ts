@@ -4,7 +4,7 @@ import { serveMonitor } from "../monitor.ts";
 import { eventsUrl, followMonitor } from "../tui/client.ts";
 import type { DashboardAction } from "../tui/model.ts";
 import { DashboardStore } from "../tui/store.ts";
-import { eventually } from "./_monitor_helpers.ts";
+import { clusterStats, eventually, FakePool } from "./_monitor_helpers.ts";
 
 const double = (x: number) => x * 2;
 const failing = () => {
@@ -120,5 +120,47 @@ Deno.test("followMonitor() sends the token and reports a refused one as a drop",
       stop.abort();
       await following;
     }
+  }
+});
+
+Deno.test("followMonitor() brings a cluster pool's hosts and its workers' hosts to the dashboard", async () => {
+  const pool = new FakePool();
+  pool.snapshot = clusterStats();
+  await using monitor = serveMonitor(pool, { snapshotIntervalMs: 50 });
+  const store = new DashboardStore({ status: "connecting", source: monitor.url });
+  const stop = new AbortController();
+  const following = followMonitor(monitor.url, store.dispatch, { signal: stop.signal });
+  try {
+    const view = await eventually(
+      () => store.state.view.hosts?.length === 3 && store.state.view,
+      "the hosts",
+    );
+    assert.deepEqual(view.hosts, pool.snapshot.hosts);
+    assert.deepEqual(view.workers.map((w) => [w.name, w.host]), [
+      ["alpha/1", "alpha"],
+      ["alpha/2", "alpha"],
+      ["beta/1", "beta"],
+    ]);
+    // A host leaves: the next snapshot says so.
+    pool.snapshot = clusterStats({
+      time: pool.snapshot.time + 1000,
+      hosts: pool.snapshot.hosts!.map((h) => h.name === "beta" ? { ...h, state: "left" } : h),
+      workers: pool.snapshot.workers.filter((w) => w.host !== "beta"),
+    });
+    const later = await eventually(
+      () =>
+        store.state.view.hosts?.find((h) => h.name === "beta")?.state === "left" &&
+        store.state.view,
+      "beta to leave",
+    );
+    assert.deepEqual(later.hosts!.map((h) => [h.name, h.state]), [
+      ["alpha", "joined"],
+      ["beta", "left"],
+      ["gamma", "left"],
+    ]);
+    assert.deepEqual(later.workers.map((w) => w.name), ["alpha/1", "alpha/2"]);
+  } finally {
+    stop.abort();
+    await following;
   }
 });

@@ -2,12 +2,14 @@
 import assert from "node:assert/strict";
 // @ts-types="./_ink_testing.d.ts"
 import { render } from "ink-testing-library";
+import type { HostStats } from "../mod.ts";
 import type { DashboardView, ErrorRow, LaneCell, WorkerRow } from "../tui/model.ts";
 import { Dashboard, dashboardLayout } from "../tui/components/dashboard.tsx";
 import { Header } from "../tui/components/header.tsx";
 import { Lane, WorkerTable } from "../tui/components/workers.tsx";
 import { Throughput } from "../tui/components/throughput.tsx";
 import { ErrorList } from "../tui/components/errors.tsx";
+import { HostTable } from "../tui/components/hosts.tsx";
 import type { ReactElement } from "react";
 import { Text } from "ink";
 
@@ -34,6 +36,7 @@ function workerRow(overrides: Partial<WorkerRow> = {}): WorkerRow {
   }));
   return {
     id: 1,
+    name: String(overrides.id ?? 1),
     state: "busy",
     permissions: "read=/work/main/tui",
     isolation: "worker",
@@ -84,6 +87,7 @@ function view(overrides: Partial<DashboardView> = {}): DashboardView {
       workerRow({ id: 2, state: "idle", currentTask: null, utilization: 0.1 }),
     ],
     throughputHistory: Array.from({ length: 60 }, (_, i) => 5 + 10 * Math.abs(Math.sin(i / 6))),
+    hosts: null,
     errors: Array.from({ length: 30 }, (_, i) => error(30 - i)),
     sampledAt: 0,
     time: T0,
@@ -242,4 +246,138 @@ Deno.test("ErrorList shows 'none yet' without errors, and at most maxRows lines 
     />,
   );
   assert.match(crash[0]!, /worker 3 +WorkerCrashError: died/);
+});
+
+function host(name: string, overrides: Partial<HostStats> = {}): HostStats {
+  return {
+    name,
+    state: "joined",
+    workers: 8,
+    busy: 5,
+    completed: 48_210,
+    failed: 3,
+    throughput: 212.4,
+    joinedAt: T0 - 754_000,
+    lastSeen: T0 - 300,
+    ...overrides,
+  };
+}
+
+/** A cluster pool of three hosts, one of which left 42 s ago, and its workers named by host. */
+function clusterView(): DashboardView {
+  const onHost = (id: number, name: string, rest: Partial<WorkerRow> = {}) =>
+    workerRow({ id, name, host: name.split("/")[0]!, permissions: "none", ...rest });
+  return view({
+    pool: { ...view().pool!, name: "jobs", size: 12 },
+    hosts: [
+      host("build-01"),
+      host("build-02", { workers: 4, busy: 0, completed: 9_120, failed: 0, throughput: 0 }),
+      host("gpu-7", {
+        state: "left",
+        workers: 2,
+        busy: 0,
+        completed: 310,
+        failed: 12,
+        throughput: 0,
+        lastSeen: T0 - 42_000,
+      }),
+    ],
+    workers: [
+      onHost(0, "build-01/1"),
+      onHost(1, "build-01/2", { state: "idle", currentTask: null, utilization: 0 }),
+      onHost(1024, "build-02/1", { state: "idle", currentTask: null, utilization: 0.05 }),
+    ],
+    errors: [{ ...error(1), workerId: 2048, worker: "gpu-7/1" }, error(2)],
+  });
+}
+
+Deno.test("Dashboard of a cluster pool shows its hosts: joined ones and one that left", () => {
+  const lines = frame(
+    <Dashboard view={clusterView()} width={80} height={24} now={T0} refreshMs={500} />,
+  );
+  assert.ok(lines.length <= 23, `${lines.length} lines:\n${lines.join("\n")}`);
+  for (const line of lines) assert.ok(cells(line) <= 80, `too wide (${cells(line)}): ${line}`);
+  const text = lines.join("\n");
+  assert.match(text, /─ hosts {2}2 joined · 1 left ─/);
+  assert.match(text, /^ host +state +workers +busy +tasks\/s +done +failed$/m);
+  assert.match(text, /^ build-01 +joined +8 +5 +212 +48,210 +3 {2}up 12m 34s/m);
+  assert.match(text, /^ build-02 +joined +4 +0 +0 +9,120 +0 {2}up 12m 34s/m);
+  // A host that left says so, and since when; it runs nothing, so no rate.
+  assert.match(text, /^ gpu-7 +left +2 +0 +- +310 +12 {2}left 42s ago/m);
+  // The hosts come before the workers, which are named by host.
+  assert.ok(text.indexOf("─ hosts") < text.indexOf("─ workers"));
+  assert.match(text, /^ worker +state +perms +task/m);
+  assert.match(text, /^ build-01\/1 busy +none +monteCarloPi +1,237 █/m);
+  assert.match(text, /^ build-01\/2 idle +none +- /m);
+  assert.match(text, /^ build-02\/1 idle /m);
+  // An error names the worker by its host too.
+  assert.match(text, /gpu-7\/1 +readSecret +✗ Requires read access/);
+  assert.match(lines.at(-1)!, /q quit · refresh 500ms/);
+});
+
+Deno.test("Dashboard of a local pool has no hosts section and names workers by id", () => {
+  const text = frame(<Dashboard view={view()} width={80} height={24} now={T0} refreshMs={500} />)
+    .join("\n");
+  assert.ok(!/hosts/.test(text), text);
+  assert.match(text, /^ +id state +perms/m);
+  assert.match(text, /^ +1 busy +read=…\/tui/m);
+  assert.equal(dashboardLayout(24, 2).hostRows, 0);
+});
+
+Deno.test("Dashboard of a cluster pool before any host joined says so", () => {
+  const lines = frame(
+    <Dashboard
+      view={view({ hosts: [], workers: [], errors: [] })}
+      width={80}
+      height={24}
+      now={T0}
+      refreshMs={500}
+    />,
+  );
+  const text = lines.join("\n");
+  assert.match(text, /─ hosts {2}0 joined ─/);
+  assert.match(text, /no hosts yet/);
+  assert.match(text, /no workers yet/);
+});
+
+Deno.test("Dashboard with many hosts and workers keeps every section within 80×24", () => {
+  const hosts = Array.from({ length: 12 }, (_, i) => host(`node-${i + 1}`));
+  const workers = Array.from(
+    { length: 96 },
+    (_, i) => workerRow({ id: i, name: `node-${1 + (i >> 3)}/${1 + (i & 7)}`, host: "node" }),
+  );
+  const lines = frame(
+    <Dashboard view={view({ hosts, workers })} width={80} height={24} now={T0} refreshMs={500} />,
+  );
+  assert.ok(lines.length <= 23, `${lines.length} lines:\n${lines.join("\n")}`);
+  const text = lines.join("\n");
+  assert.match(text, /… and \d+ more hosts/);
+  assert.match(text, /… and \d+ more workers/);
+  assert.match(text, /─ throughput/);
+  assert.match(text, /─ recent errors/);
+  const shownHosts = lines.filter((l) => /^ node-\d+ +joined/.test(l)).length;
+  assert.equal(Number(text.match(/… and (\d+) more hosts/)![1]) + shownHosts, 12);
+  const layout = dashboardLayout(24, 96, 12);
+  assert.ok(layout.hostRows >= 1 && layout.workerRows >= 1 && layout.errorRows >= 2);
+});
+
+Deno.test("HostTable cuts a long host name, and WorkerTable keeps the worker's /n when it does", () => {
+  const long = "a-very-long-hostname.eu-west-1.compute.internal";
+  const hosts = frame(<HostTable hosts={[host(long)]} width={80} maxRows={3} time={T0} />);
+  for (const line of hosts) assert.ok(cells(line) <= 80, `too wide: ${line}`);
+  assert.match(hosts[1]!, /^ a-very-long-hos… joined +8 +5 +212 /);
+  const workers = frame(
+    <WorkerTable
+      workers={[
+        workerRow({ id: 0, name: `${long}/1`, host: long }),
+        workerRow({ id: 1, name: `${long}/2`, host: long }),
+      ]}
+      width={80}
+      maxRows={5}
+      maxLane={120}
+    />,
+  );
+  assert.match(workers[1]!, /^ a-very-long-hostn…\/1 busy /);
+  assert.match(workers[2]!, /^ a-very-long-hostn…\/2 busy /);
+  for (const line of workers) assert.ok(cells(line) <= 80, `too wide: ${line}`);
 });

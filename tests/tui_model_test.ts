@@ -10,7 +10,7 @@ import {
   THROUGHPUT_SAMPLES,
   TICK_MS,
 } from "../tui/model.ts";
-import { fakeStats } from "./_monitor_helpers.ts";
+import { clusterStats, fakeStats } from "./_monitor_helpers.ts";
 
 const T0 = 1_700_000_000_000;
 
@@ -188,6 +188,65 @@ Deno.test("reduce() names a task's error by what the task threw", () => {
     "TaskError",
     "NotCapable",
   ]);
+});
+
+Deno.test("reduce() lists a cluster pool's hosts, joined by name and then those that left", () => {
+  const stats = clusterStats({ time: T0 });
+  const hosts = stats.hosts!;
+  const left = { ...hosts[0]!, name: "delta", state: "left" as const, lastSeen: T0 - 1000 };
+  // Out of order, as a roster may give them.
+  const state = run({
+    type: "snapshot",
+    stats: { ...stats, hosts: [hosts[2]!, hosts[1]!, left, hosts[0]!] },
+  });
+  assert.deepEqual(state.view.hosts?.map((h) => [h.name, h.state]), [
+    ["alpha", "joined"],
+    ["beta", "joined"],
+    ["delta", "left"], // left 1 s ago
+    ["gamma", "left"], // left 12 s ago
+  ]);
+  assert.deepEqual(state.view.hosts![0], hosts[0]);
+  // A local pool has no hosts section; a cluster pool before any host joins has an empty one.
+  assert.equal(run(snapshot({})).view.hosts, null);
+  assert.deepEqual(run(snapshot({ hosts: [] })).view.hosts, []);
+  assert.equal(initialState({ status: "local", source: "demo" }).view.hosts, null);
+});
+
+Deno.test("reduce() names a cluster worker host/n, by its rank on its host, and its errors too", () => {
+  const state = run(
+    { type: "snapshot", stats: clusterStats({ time: T0 }) },
+    events(
+      taskEnd(1024, T0 + 5, 2, { name: "TaskError", message: "bad", cause: "RangeError" }),
+      { type: "workerexit", detail: { workerId: 1, reason: "crashed", time: T0 + 6 } },
+    ),
+  );
+  assert.deepEqual(state.view.workers.map((w) => [w.id, w.name, w.host]), [
+    [0, "alpha/1", "alpha"],
+    [1, "alpha/2", "alpha"],
+    [1024, "beta/1", "beta"],
+  ]);
+  // Newest first: the crash, then the task that failed.
+  assert.deepEqual(state.view.errors.map((e) => [e.worker, e.task, e.name]), [
+    ["alpha/2", "worker alpha/2", "WorkerCrashError"],
+    ["beta/1", "work", "RangeError"],
+  ]);
+  // A worker respawned in a slot keeps its name until the next snapshot says otherwise.
+  const respawned = reduce(
+    state,
+    events({
+      type: "workerspawn",
+      detail: { workerId: 1, permissions: "none", isolation: "worker", time: T0 + 7 },
+    }),
+  );
+  assert.equal(respawned.view.workers.find((w) => w.id === 1)?.name, "alpha/2");
+  // A local pool's workers are named by id, and their errors carry no worker name.
+  const local = run(
+    snapshot({ workers: [worker({ id: 3 })] }),
+    events(taskEnd(3, T0 + 5, 2, { name: "Error", message: "x" })),
+  );
+  assert.equal(local.view.workers[0]!.name, "3");
+  assert.equal(local.view.workers[0]!.host, undefined);
+  assert.equal(local.view.errors[0]!.worker, undefined);
 });
 
 Deno.test("reduce() adds a worker on workerspawn and marks it gone on workerexit", () => {

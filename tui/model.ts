@@ -7,7 +7,15 @@
  */
 
 import type { MonitorMessage, PoolEventRecord } from "../monitor.ts";
-import type { Isolation, LatencySummary, PoolState, PoolStats, WorkerState } from "../mod.ts";
+import type {
+  HostStats,
+  Isolation,
+  LatencySummary,
+  PoolState,
+  PoolStats,
+  WorkerState,
+  WorkerStats,
+} from "../mod.ts";
 
 /** One lane tick: a cell of a worker's history and one sample of the throughput sparkline. */
 export const TICK_MS = 1000;
@@ -28,6 +36,10 @@ export interface LaneCell {
 /** One worker row. */
 export interface WorkerRow {
   readonly id: number;
+  /** How the dashboard names it: its id, or `host/n` for the n-th worker of a cluster host. */
+  readonly name: string;
+  /** The worker host it runs on, for a cluster pool; else absent. */
+  readonly host?: string;
   /** `"gone"` after its `workerexit`, until the next snapshot drops it. */
   readonly state: WorkerState | "gone";
   readonly permissions: string;
@@ -47,6 +59,8 @@ export interface ErrorRow {
   readonly task: string;
   /** -1 when the task never reached a worker. */
   readonly workerId: number;
+  /** The worker's name (`host/n`) when it runs on a cluster host; else absent. */
+  readonly worker?: string;
   readonly name: string;
   readonly message: string;
 }
@@ -87,6 +101,11 @@ export interface DashboardView {
   /** Null until the first snapshot. */
   readonly pool: PoolView | null;
   readonly workers: readonly WorkerRow[];
+  /**
+   * The worker hosts of a cluster pool (empty until one joins): joined ones by name, then
+   * those that left, the most recent first. Null for a local pool.
+   */
+  readonly hosts: readonly HostStats[] | null;
   /** Tasks/s per tick, oldest first; at most `THROUGHPUT_SAMPLES`. */
   readonly throughputHistory: readonly number[];
   /** Newest first; at most `MAX_ERRORS`. */
@@ -149,6 +168,7 @@ export function initialState(connection: ConnectionView): DashboardState {
       connection,
       pool: null,
       workers: [],
+      hosts: null,
       throughputHistory: [],
       errors: [],
       sampledAt: 0,
@@ -206,8 +226,12 @@ function reduceEvents(
     switch (event.type) {
       case "workerspawn": {
         const d = event.detail;
+        const old = workers.get(d.workerId);
         workers.set(d.workerId, {
           id: d.workerId,
+          // Its host (if any) arrives with the next snapshot.
+          name: old?.name ?? String(d.workerId),
+          ...(old?.host !== undefined && { host: old.host }),
           state: "starting",
           permissions: d.permissions,
           isolation: d.isolation,
@@ -215,7 +239,7 @@ function reduceEvents(
           tasksCompleted: 0,
           tasksFailed: 0,
           utilization: 0,
-          lane: workers.get(d.workerId)?.lane ?? [],
+          lane: old?.lane ?? [],
         });
         tracks.set(d.workerId, freshTrack());
         break;
@@ -227,8 +251,9 @@ function reduceEvents(
         if (d.reason === "crashed") {
           newErrors.push({
             time: d.time,
-            task: `worker ${d.workerId}`,
+            task: `worker ${row?.name ?? d.workerId}`,
             workerId: d.workerId,
+            ...hostWorker(row),
             name: "WorkerCrashError",
             message: d.error ?? "the worker died",
           });
@@ -259,11 +284,13 @@ function reduceEvents(
             ? { ...pool, cancelled: pool.cancelled + d.items }
             : { ...pool, failed: pool.failed + d.items };
         }
+        const row = workers.get(d.workerId);
         if (!d.ok) {
           newErrors.push({
             time: d.time,
             task: d.task,
             workerId: d.workerId,
+            ...hostWorker(row),
             // A task's own error is shown by what it threw (NotCapable, SyntaxError, …).
             name: d.error?.name === "TaskError" && d.error.cause
               ? d.error.cause
@@ -271,7 +298,6 @@ function reduceEvents(
             message: d.error?.message ?? "",
           });
         }
-        const row = workers.get(d.workerId);
         if (!row) break;
         workers.set(d.workerId, {
           ...row,
@@ -318,6 +344,7 @@ function reduceSnapshot(previous: DashboardState, stats: PoolStats): DashboardSt
   const finished = stats.completed + stats.failed;
   const oldRows = new Map(state.view.workers.map((w) => [w.id, w]));
   const tracks = new Map<number, WorkerTrack>();
+  const names = workerNames(stats.workers);
   let workers: WorkerRow[] = stats.workers.map((w) => {
     const old = oldRows.get(w.id);
     const track = state.tracks.get(w.id) ?? freshTrack();
@@ -331,6 +358,8 @@ function reduceSnapshot(previous: DashboardState, stats: PoolStats): DashboardSt
     });
     return {
       id: w.id,
+      name: names.get(w.id) ?? String(w.id),
+      ...(w.host !== undefined && { host: w.host }),
       state: w.state,
       permissions: w.permissions,
       isolation: w.isolation,
@@ -405,10 +434,42 @@ function reduceSnapshot(previous: DashboardState, stats: PoolStats): DashboardSt
         latency: stats.latency,
       },
       workers,
+      hosts: stats.hosts ? sortHosts(stats.hosts) : null,
       throughputHistory,
       time: stats.time,
     },
   };
+}
+
+/**
+ * The workers' names: a local worker by its id; a cluster worker by its host and its rank
+ * there (`alpha/1`, `alpha/2`, …, by id), short and stable while the host stays.
+ */
+function workerNames(workers: readonly WorkerStats[]): Map<number, string> {
+  const byHost = new Map<string, number[]>();
+  for (const w of workers) {
+    if (w.host !== undefined) byHost.set(w.host, [...(byHost.get(w.host) ?? []), w.id]);
+  }
+  const names = new Map<number, string>();
+  for (const [host, ids] of byHost) {
+    ids.sort((a, b) => a - b).forEach((id, i) => names.set(id, `${host}/${i + 1}`));
+  }
+  return names;
+}
+
+function sortHosts(hosts: readonly HostStats[]): HostStats[] {
+  return [...hosts].sort((a, b) =>
+    a.state !== b.state
+      ? (a.state === "joined" ? -1 : 1)
+      : a.state === "joined"
+      ? a.name.localeCompare(b.name)
+      : b.lastSeen - a.lastSeen
+  );
+}
+
+/** An error's worker name, when the worker runs on a cluster host. */
+function hostWorker(row: WorkerRow | undefined): { worker?: string } {
+  return row?.host === undefined ? {} : { worker: row.name };
 }
 
 function freshTrack(): WorkerTrack {

@@ -6,7 +6,7 @@
  */
 
 import type { TaskEndDetail } from "../core/events.ts";
-import type { PoolStats } from "../core/stats.ts";
+import type { HostStats, PoolStats, WorkerStats } from "../core/stats.ts";
 
 /** The Content-Type of the text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -89,12 +89,7 @@ export function labelValue(value: string): string {
 export function renderMetrics(stats: PoolStats, histograms: TaskHistograms): string {
   const pool = `pool="${labelValue(stats.name)}"`;
   const lines: string[] = [];
-  const metric = (
-    name: string,
-    type: "counter" | "gauge",
-    help: string,
-    samples: [labels: string, value: number][],
-  ) => {
+  const metric: Metric = (name, type, help, samples) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}{${labels}} ${number(value)}`);
   };
@@ -134,7 +129,7 @@ export function renderMetrics(stats: PoolStats, histograms: TaskHistograms): str
     "seed_pool_worker_utilization",
     "gauge",
     "Share of the recent window a worker spent running tasks (0..1).",
-    stats.workers.map((w) => [`${pool},worker="${w.id}"`, w.utilization]),
+    stats.workers.map((w) => [workerLabels(pool, w), w.utilization]),
   );
   metric(
     "seed_pool_throughput_tasks_per_second",
@@ -145,6 +140,7 @@ export function renderMetrics(stats: PoolStats, histograms: TaskHistograms): str
   metric("seed_pool_uptime_seconds", "gauge", "Time since the pool was created.", [
     [pool, stats.uptimeMs / 1000],
   ]);
+  if (stats.hosts) hostMetrics(metric, pool, stats.hosts);
   for (
     const [name, histogram, help] of [
       ["seed_pool_task_wait_seconds", histograms.wait, "Time tasks waited in the queue."],
@@ -155,6 +151,64 @@ export function renderMetrics(stats: PoolStats, histograms: TaskHistograms): str
     lines.push(...histogram.lines(name, pool));
   }
   return lines.join("\n") + "\n";
+}
+
+/** The labels of a worker's series: its pool, id, and host for a cluster pool's worker. */
+function workerLabels(pool: string, worker: WorkerStats): string {
+  const host = worker.host === undefined ? "" : `,host="${labelValue(worker.host)}"`;
+  return `${pool}${host},worker="${worker.id}"`;
+}
+
+type Metric = (
+  name: string,
+  type: "counter" | "gauge",
+  help: string,
+  samples: [labels: string, value: number][],
+) => void;
+
+/**
+ * The series of a cluster pool's hosts, one sample per host (a host that left keeps its
+ * series, `seed_pool_host_up` 0, until the pool forgets it).
+ */
+function hostMetrics(metric: Metric, pool: string, hosts: readonly HostStats[]): void {
+  const each = (value: (host: HostStats) => number): [string, number][] =>
+    hosts.map((host) => [`${pool},host="${labelValue(host.name)}"`, value(host)]);
+  metric(
+    "seed_pool_host_up",
+    "gauge",
+    "Whether a worker host is joined (1) or has left (0).",
+    each((host) => host.state === "joined" ? 1 : 0),
+  );
+  metric(
+    "seed_pool_host_workers",
+    "gauge",
+    "Workers a host lends to the cluster.",
+    each((host) => host.workers),
+  );
+  metric(
+    "seed_pool_host_busy",
+    "gauge",
+    "Tasks a host runs now, of any client.",
+    each((host) => host.busy),
+  );
+  metric(
+    "seed_pool_host_tasks_completed_total",
+    "counter",
+    "Items of this pool that finished successfully on a host.",
+    each((host) => host.completed),
+  );
+  metric(
+    "seed_pool_host_tasks_failed_total",
+    "counter",
+    "Items of this pool that failed on a host.",
+    each((host) => host.failed),
+  );
+  metric(
+    "seed_pool_host_throughput_tasks_per_second",
+    "gauge",
+    "Items of this pool a host finished per second over the recent window.",
+    each((host) => host.throughput),
+  );
 }
 
 function number(value: number): string {

@@ -56,7 +56,9 @@ const DISCONNECT_BACKLOG = 512;
  *   samples a busy pool rather than following every task (see `watchPool`).
  * - `GET /metrics` — Prometheus text exposition: task counters, queue depth, busy workers,
  *   utilization, and wait/run histograms (fed from the first scrape on), labelled
- *   `pool="<name>"`.
+ *   `pool="<name>"`; for a cluster pool also per-host series (`seed_pool_host_up`,
+ *   `_workers`, `_busy`, `_tasks_completed_total`, …) labelled `host="<name>"`, and a
+ *   `host` label on each worker's series.
  *
  * @param pool The pool to watch (a `Pool`, or anything with `stats()` that dispatches its
  * events).

@@ -1,7 +1,8 @@
 /** @jsxImportSourceTypes @types/react */
 /**
- * One row per worker: id, state, permission set, current task, tasks done, a utilization bar,
- * and its busy/idle history lane (the task stream), newest at the right.
+ * One row per worker: its name (its id, or `host/n` in a cluster), state, permission set,
+ * current task, tasks done, a utilization bar, and its busy/idle history lane (the task
+ * stream), newest at the right.
  *
  * @module
  */
@@ -23,12 +24,13 @@ export interface WorkerColumns {
 
 /**
  * Splits `width` between the columns: at 80 cells every column has its minimum and the lane
- * gets 20; wider terminals widen permissions and task names first, then the lane.
+ * gets 20; wider terminals widen permissions and task names first, then the lane. `idWidth`
+ * is what the longest worker name needs (3 for a local pool's ids; more for `host/n`).
  */
-export function workerColumns(width: number, maxLane: number): WorkerColumns {
+export function workerColumns(width: number, maxLane: number, idWidth = 3): WorkerColumns {
   // Single spaces between columns, one leading space, " 100%" after the bar.
   const gaps = 7 + 5;
-  const base = { id: 3, state: 8, permissions: 10, task: 14, done: 5, bar: 8 };
+  const base = { id: idWidth, state: 8, permissions: 10, task: 14, done: 5, bar: 8 };
   let spare = width - gaps - Object.values(base).reduce((a, b) => a + b, 0) - 20;
   if (spare < 0) {
     // Narrower than 80: the lane gives way first, then task names.
@@ -67,13 +69,17 @@ export interface WorkerTableProps {
 
 /** The column header, then a row per worker (or as many as fit, then "… N more"). */
 export function WorkerTable({ workers, width, maxRows, maxLane }: WorkerTableProps) {
-  const columns = workerColumns(width, maxLane);
+  // A cluster's workers are named by host: the column grows for them (up to a point).
+  const named = workers.some((w) => w.host !== undefined);
+  const longest = Math.max(0, ...workers.map((w) => [...w.name].length));
+  const columns = workerColumns(width, maxLane, named ? Math.min(MAX_NAME, longest) : 3);
   const fits = workers.length <= maxRows;
   const shown = fits ? workers : workers.slice(0, Math.max(0, maxRows - 1));
   return (
     <>
       <Text dimColor wrap="truncate">
-        {" " + fit("id", columns.id, "right") + " " + fit("state", columns.state) + " " +
+        {" " + fit(named ? "worker" : "id", columns.id, named ? "left" : "right") + " " +
+          fit("state", columns.state) + " " +
           fit("perms", columns.permissions) + " " + fit("task", columns.task) + " " +
           fit("done", columns.done, "right") + " " + fit("util", columns.bar + 5) +
           (columns.lane > 0 ? " " + fit(`history (${columns.lane}s)`, columns.lane, "right") : "")}
@@ -84,6 +90,9 @@ export function WorkerTable({ workers, width, maxRows, maxLane }: WorkerTablePro
     </>
   );
 }
+
+/** The widest worker name column; a longer host name is cut, keeping its `/n`. */
+const MAX_NAME = 20;
 
 const STATE_COLORS = {
   starting: "yellow",
@@ -104,7 +113,10 @@ export function WorkerLine({ worker, columns }: WorkerLineProps) {
   const gone = worker.state === "gone";
   return (
     <Text wrap="truncate" dimColor={gone}>
-      {" " + fit(String(worker.id), columns.id, "right") + " "}
+      {" " + (worker.host === undefined
+        ? fit(worker.name, columns.id, "right")
+        : fitKeepingIndex(worker.name, columns.id)) +
+        " "}
       <Text color={STATE_COLORS[worker.state]}>
         {fit(gone ? "exited" : worker.state, columns.state)}
       </Text>{" "}
@@ -126,6 +138,15 @@ export function WorkerLine({ worker, columns }: WorkerLineProps) {
       {columns.lane > 0 ? <Lane cells={worker.lane} width={columns.lane} /> : null}
     </Text>
   );
+}
+
+/** `host/n` cut to `width` in its host part, so that workers of one host stay apart. */
+function fitKeepingIndex(name: string, width: number): string {
+  const slash = name.lastIndexOf("/");
+  const chars = [...name];
+  if (chars.length <= width || slash < 0) return fit(name, width);
+  const index = name.slice(slash);
+  return fit(name.slice(0, slash), Math.max(1, width - [...index].length)) + index;
 }
 
 /** Props of `Lane`. */
