@@ -139,7 +139,14 @@ class ClusterClient implements Cluster, ClusterLink {
       },
     });
     this.#executors.set(executor, alive);
-    executor.start().catch((e) => console.error("reader", e));
+    executor.start().catch((error) =>
+      executor.abandon(
+        new PoolClosedError(
+          `Cannot run the tasks of pool '${context.name}' on cluster '${this.name}' as its ` +
+            `results cannot be read: ${(error as Error)?.message ?? error}`,
+        ),
+      )
+    );
     return executor;
   }
 

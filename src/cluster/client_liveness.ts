@@ -11,7 +11,7 @@ import { Empty } from "@nats-io/transport-node";
 import type { ClusterConnection } from "./connection.ts";
 
 /** A client silent this long is dead. */
-export const CLIENT_GRACE_MS = 10_000;
+export const CLIENT_GRACE_MS = 5_000;
 /** An answer is trusted this long. */
 const FRESH_MS = 2_000;
 /** Between two questions to a silent client. */

@@ -53,9 +53,12 @@ export async function openClusterConnection(
   const servers = serverList(options.servers, where);
   const natsOptions = await connectionOptions(options, servers, where);
   let nc: NatsConnection;
+  const stray = catchStrayReset();
   try {
     nc = await connect(natsOptions);
+    stray.stop();
   } catch (error) {
+    await stray.settle();
     throw new Error(
       `Cannot ${where} as the NATS server at ${servers.join(", ")} ` +
         `cannot be reached or refused us: ${(error as Error)?.message ?? error}`,
@@ -129,6 +132,8 @@ async function connectionOptions(
     servers,
     name: `seedpool:${options.name}`,
     maxReconnectAttempts: -1,
+    // Async stack traces cost every request an Error object; ours report their own context.
+    noAsyncTraces: true,
     reconnectTimeWait: 250,
     timeout: options.connectTimeoutMs ?? 10_000,
   };
@@ -156,4 +161,32 @@ async function connectionOptions(
     natsOptions.tls = tls;
   }
   return natsOptions;
+}
+
+/**
+ * When a server refuses a connection (bad credentials), Deno's `node:net` may report
+ * ECONNRESET on the socket after the NATS client removed its listeners and rejected
+ * `connect()`: an uncaught error that would end the process instead of the rejection the
+ * caller handles. This catches that one error (ECONNRESET), only around a failed connect
+ * and for at most half a second after it.
+ */
+function catchStrayReset(): { stop(): void; settle(): Promise<void> } {
+  let seen: () => void = () => {};
+  const reset = new Promise<void>((resolve) => seen = resolve);
+  const onError = (event: ErrorEvent) => {
+    if ((event.error as { code?: string } | undefined)?.code !== "ECONNRESET") return;
+    event.preventDefault();
+    seen();
+  };
+  globalThis.addEventListener("error", onError);
+  const stop = () => globalThis.removeEventListener("error", onError);
+  return {
+    stop,
+    async settle() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([reset, new Promise((resolve) => timer = setTimeout(resolve, 500))]);
+      clearTimeout(timer);
+      stop();
+    },
+  };
 }
