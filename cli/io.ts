@@ -20,6 +20,11 @@ export interface CliIo {
   /** Calls `handler` on Ctrl+C (SIGINT); returns a function that stops listening. */
   readonly onInterrupt: (handler: () => void) => () => void;
   /**
+   * Calls `handler` on SIGTERM (a service manager stopping the command); returns a function
+   * that stops listening. Left out where there is no such signal to hear.
+   */
+  readonly onTerminate?: (handler: () => void) => () => void;
+  /**
    * The directory relative paths are resolved against: the folder the command was started
    * from.
    */
@@ -27,7 +32,7 @@ export interface CliIo {
 }
 
 /**
- * The process's own standard streams and SIGINT, and the folder it was started from
+ * The process's own standard streams, SIGINT and SIGTERM, and the folder it was started from
  * (see {@linkcode startFolder}).
  *
  * @example
@@ -61,6 +66,13 @@ export function denoIo(): CliIo {
       Deno.addSignalListener("SIGINT", handler);
       return () => Deno.removeSignalListener("SIGINT", handler);
     },
+    // Windows has no SIGTERM to listen to (Deno throws): there a stop is Ctrl+C only.
+    ...(Deno.build.os !== "windows" && {
+      onTerminate: (handler: () => void) => {
+        Deno.addSignalListener("SIGTERM", handler);
+        return () => Deno.removeSignalListener("SIGTERM", handler);
+      },
+    }),
     cwd: startFolder(),
   };
 }

@@ -1,10 +1,12 @@
 /**
  * `pool`: run any exported function over a whole file of JSON lines, in parallel, each call
- * under exactly the permissions given on the command line.
+ * under exactly the permissions given on the command line; or lend this machine's workers to
+ * a cluster (`pool worker`).
  *
  * ```sh
  * deno task pool map ./tasks.ts fetchTitle --input urls.jsonl --allow-net=example.com -j 8
  * deno task pool apply ./tasks.ts square 12
+ * deno task pool worker --nats nats://127.0.0.1:4222 --cluster jobs -j 8 --modules ./
  * ```
  *
  * Run it with `deno run -A` (the CLI itself needs to read the input, write the output and
@@ -24,7 +26,9 @@ import {
 import { runApply } from "./run_apply.ts";
 import { EXIT, UsageError } from "./exit.ts";
 import { runMap } from "./run_map.ts";
+import { runWorker } from "./run_worker.ts";
 import { resolveModule } from "./task_pool.ts";
+import { workerCommandOptions, type WorkerFlags } from "./worker_flags.ts";
 
 const MAP_EXAMPLES = `
 Input and output: one JSON value per line in, one JSON record per line out, in input order:
@@ -58,9 +62,41 @@ Examples:
   pool apply ./tasks.ts square 12                       # prints 144
   pool apply ./tasks.ts fetchTitle '"https://deno.com"' --allow-net=deno.com`;
 
+const WORKER_EXAMPLES = `
+Once joined, it prints one line on stderr, and one when it leaves:
+  pool worker: host <name> joined cluster <cluster> with <N> workers
+  pool worker: host <name> left cluster <cluster>
+SIGTERM or Ctrl+C: it stops taking tasks, finishes (or hands back) those it holds, leaves,
+exit code 0. A second Ctrl+C quits at once (exit code 130). Exit code 1 when it cannot join
+(or loses its server for good), 2 for a usage error.
+
+Whoever may publish to the cluster's subjects (seedpool.<cluster>.>) may run on this host
+whatever --modules, --allow-inline and the --allow-* ceiling let through: protect the NATS
+server with authentication, and keep those narrow.
+
+Examples:
+  # a NATS server with JetStream first: nats-server -js -sd /tmp/nats
+  # lend 2 workers; run task modules of this checkout, and inline functions
+  pool worker --nats nats://127.0.0.1:4222 --cluster demo -j 2 --modules ./ --allow-inline
+
+  # a shared server: a token, https modules only, tasks may read /data at most
+  pool worker --nats nats://10.0.0.5:4222 --cluster jobs --token "$NATS_TOKEN" \\
+    --modules https://example.com/tasks/ --allow-read=/data --isolation process
+
+  # watch this host: deno task tui --connect http://127.0.0.1:9090/
+  pool worker --nats nats://127.0.0.1:4222 --cluster demo --modules ./ --serve 9090`;
+
+/** What the permission flags mean to `pool worker`. */
+const WORKER_PERMISSIONS_HEADING = [
+  "Permission ceiling (the most a task may be granted on this host, none by default; each",
+  "task runs with exactly the set it asks for, and a set beyond this fails with",
+  "PermissionError; spelled as Deno's flags, values after '=' separated by commas):",
+];
+
 /**
- * Runs the CLI and returns its exit code: 0 when every call succeeded, 1 when one failed,
- * 2 for a usage error, 130 when interrupted.
+ * Runs the CLI and returns its exit code: 0 when every call succeeded (or a worker host left
+ * gracefully), 1 when one failed (or a host could not join), 2 for a usage error, 130 when
+ * interrupted.
  *
  * @param args The arguments after the program name, as `Deno.args`.
  * @param io Where to read and write; the process's own streams by default.
@@ -101,7 +137,8 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
   const program = new Command("pool")
     .description(
       "Run an exported function of a module over JSON lines in parallel, each call with\n" +
-        "exactly the permissions given by the --allow-* flags (none by default).",
+        "exactly the permissions given by the --allow-* flags (none by default), or lend\n" +
+        "this machine's workers to a cluster of pools over NATS JetStream.",
     )
     .exitOverride()
     .configureOutput({
@@ -205,6 +242,62 @@ export async function main(args: readonly string[], io: CliIo = denoIo()): Promi
       },
     );
 
+  program
+    .command("worker")
+    .description(
+      "lend this machine's workers to a cluster: run the tasks its pools send through NATS " +
+        "JetStream",
+    )
+    .option(
+      "--nats <url>",
+      "the NATS server (with JetStream): repeat, or separate by commas, for a NATS cluster " +
+        "(required)",
+      collect,
+    )
+    .option("--cluster <name>", "the cluster's name, as its clients pass it (required)")
+    .option(
+      "-j, --jobs <n>",
+      "how many workers it lends",
+      positiveInteger("--jobs"),
+      Math.max(1, navigator.hardwareConcurrency || 1),
+    )
+    .addOption(
+      new Option("--isolation <kind>", "run tasks in worker threads or subprocesses")
+        .choices(["worker", "process"]).default("worker"),
+    )
+    .option(
+      "--modules <prefix...>",
+      "URL prefixes of the task modules it may import (a path is a file: folder here)",
+    )
+    .option("--allow-inline", "run inline functions too (their source comes with the task)")
+    .option("--name <name>", "this host's name in stats and the dashboard (default host:pid)")
+    .option(
+      "--serve <port>",
+      "serve this host's own monitor on 127.0.0.1:<port> (0 picks one)",
+      nonNegativeInteger("--serve"),
+    )
+    .option("--token <token>", "authenticate to NATS with a token")
+    .option("--user <user>", "authenticate to NATS as this user (with --pass)")
+    .option("--pass <password>", "the password of --user")
+    .option("--creds <file>", "authenticate to NATS with a credentials file (JWT and NKey)")
+    .option("--tls", "connect with TLS, trusting the system's certificate authorities")
+    .option("--tls-ca <file>", "connect with TLS, trusting this CA certificate")
+    .option("--tls-cert <file>", "a client certificate for TLS (with --tls-key)")
+    .option("--tls-key <file>", "the key of --tls-cert")
+    .option(
+      "--ack-wait <ms>",
+      "how long a task may go unacknowledged before NATS hands it to another host " +
+        "(default 30000; long tasks keep their lease)",
+      atLeast("--ack-wait", 1000),
+    )
+    .addHelpText(
+      "after",
+      `\n${permissionFlagsHelp(WORKER_PERMISSIONS_HEADING)}\n${WORKER_EXAMPLES}`,
+    )
+    .action(async (options: WorkerFlags) => {
+      exitCode = await runWorker(workerCommandOptions(options, permissions, io.cwd), io);
+    });
+
   try {
     await program.parseAsync(rest, { from: "user" });
     return exitCode;
@@ -255,6 +348,21 @@ function positiveInteger(flag: string): (value: string) => number {
     }
     return n;
   };
+}
+
+function atLeast(flag: string, least: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < least) {
+      throw new InvalidArgumentError(`${flag} must be an integer of at least ${least}.`);
+    }
+    return n;
+  };
+}
+
+/** Adds each use of a repeatable option to the list of those before it. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function nonNegativeInteger(flag: string): (value: string) => number {

@@ -38,6 +38,9 @@ export const PERMISSION_FLAGS: readonly {
   },
 ];
 
+/** Grants every kind in full, as Deno's own `--allow-all` does. */
+export const ALLOW_ALL_FLAG = "--allow-all";
+
 /** Kinds whose values are file paths: resolved against the working directory, as Deno does. */
 const PATH_KINDS: ReadonlySet<PermissionName> = new Set(["read", "write", "ffi"]);
 
@@ -63,12 +66,14 @@ export interface ExtractedPermissions {
 /**
  * Takes Deno-style permission flags out of an argument list and builds the pool's
  * `Permissions` from them. A bare flag grants the whole kind; `--flag=a,b` grants a list;
- * repeated flags add up. Paths are made absolute against `cwd`. Nothing after `--` is looked at.
+ * repeated flags add up; `--allow-all` grants every kind. Paths are made absolute against
+ * `cwd`. Nothing after `--` is looked at.
  *
  * @param args The command line arguments.
  * @param cwd The directory relative paths are resolved against.
  * @returns The permissions, the remaining arguments and the flags found.
- * @throws {PermissionFlagError} for a flag with an empty list (`--allow-read=`).
+ * @throws {PermissionFlagError} for a flag with an empty list (`--allow-read=`), or
+ * `--allow-all` with a value.
  *
  * @example
  * ```ts
@@ -82,6 +87,8 @@ export interface ExtractedPermissions {
  * assert.deepEqual(permissions, { read: ["/home/me/data", "/etc/hosts"], net: true });
  * assert.deepEqual(rest, ["map", "tasks.ts", "fetchTitle"]);
  * assert.equal(extractPermissionFlags(["map"], "/").permissions, "none");
+ * const all = extractPermissionFlags(["--allow-all"], "/").permissions;
+ * assert.ok(typeof all === "object" && all.net === true && all.run === true);
  * ```
  */
 export function extractPermissionFlags(
@@ -91,6 +98,7 @@ export function extractPermissionFlags(
   const granted = new Map<PermissionName, true | string[]>();
   const rest: string[] = [];
   const flags: string[] = [];
+  let allowAll = false;
   let afterDoubleDash = false;
   for (const arg of args) {
     if (afterDoubleDash || !arg.startsWith("--allow-")) {
@@ -100,6 +108,17 @@ export function extractPermissionFlags(
     }
     const equals = arg.indexOf("=");
     const flag = equals === -1 ? arg : arg.slice(0, equals);
+    if (flag === ALLOW_ALL_FLAG) {
+      if (equals !== -1) {
+        throw new PermissionFlagError(
+          `Cannot use '${arg}' as ${ALLOW_ALL_FLAG} takes no value: write '${ALLOW_ALL_FLAG}', ` +
+            "or name the kinds ('--allow-read=PATH', '--allow-net=HOST', …)",
+        );
+      }
+      flags.push(arg);
+      allowAll = true;
+      continue;
+    }
     const known = PERMISSION_FLAGS.find((entry) => entry.flag === flag);
     if (!known) {
       rest.push(arg); // commander reports it as an unknown option
@@ -124,17 +143,28 @@ export function extractPermissionFlags(
       : values;
     granted.set(known.name, [...(previous ?? []), ...resolved]);
   }
-  if (granted.size === 0) return { permissions: "none", rest, flags };
+  if (granted.size === 0 && !allowAll) return { permissions: "none", rest, flags };
   const permissions: Partial<Record<PermissionName, true | string[]>> = {};
   for (const { name } of PERMISSION_FLAGS) {
-    const value = granted.get(name);
+    const value = allowAll ? true : granted.get(name);
     if (value !== undefined) permissions[name] = value;
   }
   return { permissions, rest, flags };
 }
 
-/** The help section that lists the permission flags. */
-export function permissionFlagsHelp(): string {
+/** What the permission flags mean to a `pool map` or `pool apply` (the help's heading). */
+const TASK_PERMISSIONS_HEADING = [
+  "Permissions (each task gets exactly these, none by default, not even read access to",
+  "its own module; spelled as Deno's flags, values after '=' separated by commas):",
+];
+
+/**
+ * The help section that lists the permission flags.
+ *
+ * @param heading The lines above the list: what the flags mean to the command (by default,
+ * the permissions each task of `map` and `apply` gets).
+ */
+export function permissionFlagsHelp(heading: readonly string[] = TASK_PERMISSIONS_HEADING): string {
   const width = Math.max(
     ...PERMISSION_FLAGS.map(({ flag, value }) => `${flag}[=${value}...]`.length),
   );
@@ -142,8 +172,8 @@ export function permissionFlagsHelp(): string {
     `  ${`${flag}[=${value}...]`.padEnd(width)}  ${help}`
   );
   return [
-    "Permissions (each task gets exactly these, none by default, not even read access to",
-    "its own module; spelled as Deno's flags, values after '=' separated by commas):",
+    ...heading,
     ...lines,
+    `  ${ALLOW_ALL_FLAG.padEnd(width)}  every kind above, in full`,
   ].join("\n");
 }
