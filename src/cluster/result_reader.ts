@@ -36,6 +36,10 @@ export class ResultReader {
     });
     if (this.#stopped) return;
     this.#messages = await consumer.consume({
+      // Short pulls and heartbeats: after a server restart the consumer finds out (two
+      // missed heartbeats) and is made again within seconds, not the default half minute.
+      expires: 5_000,
+      idle_heartbeat: 1_000,
       callback: (message) => {
         let batch: ResultBatch;
         try {
