@@ -62,14 +62,25 @@ export interface Cluster extends AsyncDisposable {
  * @throws {TypeError} for options of the wrong type.
  * @throws {Error} when the server cannot be reached, refuses us, or has no JetStream.
  *
- * @example
+ * @example The same Pool, on the hosts of cluster "jobs" (see docs/cluster.md)
  * ```ts ignore
  * import { Pool } from "@seed/pool";
  * import { connectCluster } from "@seed/pool/cluster";
  *
  * await using cluster = await connectCluster({ servers: "nats://127.0.0.1:4222", name: "jobs" });
  * await using pool = new Pool({ cluster });
- * console.log(await pool.map((x: number) => x * x, [1, 2, 3]));
+ * console.log(await pool.map((x: number) => x * x, [1, 2, 3])); // [1, 4, 9]
+ * ```
+ *
+ * @example A server that cannot be reached is a clear error, not a hang
+ * ```ts
+ * import { connectCluster } from "@seed/pool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   connectCluster({ servers: "nats://127.0.0.1:1", name: "jobs", connectTimeoutMs: 1_000 }),
+ *   /Cannot connect to the cluster as the NATS server at nats:\/\/127.0.0.1:1/,
+ * );
  * ```
  */
 export async function connectCluster(options: ClusterOptions): Promise<Cluster> {

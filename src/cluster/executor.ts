@@ -19,34 +19,15 @@ import { TaskEnds } from "../core/task_ends.ts";
 import { taskName } from "../core/task.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
-import type { FunctionDefinition } from "../wire/protocol.ts";
 import type { ClusterConnection } from "./connection.ts";
 import { remoteErrorToCaller } from "./remote_error.ts";
 import { type HostRecord, HostRoster, type HostRow } from "./roster.ts";
 import { ResultReader } from "./result_reader.ts";
-import { headers, type MsgHdrs } from "@nats-io/transport-node";
-import {
-  type CancelNotice,
-  encode,
-  type ResultBatch,
-  type TaskBatch,
-  TASKS_HEADER,
-} from "./wire.ts";
+import { type Published, takeBatch, TaskSender } from "./task_messages.ts";
+import { type CancelNotice, encode, type ResultBatch } from "./wire.ts";
 
-/** A message carries tasks that all could not last longer than this, by their estimates. */
-const MESSAGE_TARGET_MS = 20;
-/** At most this many tasks to a message. */
-const MAX_TASKS_PER_MESSAGE = 256;
 /** Messages published ahead per known worker (the stream holds them, no host does). */
 const AHEAD_PER_WORKER = 4;
-
-/** A published message, until every task of it is done. */
-interface Published {
-  readonly ids: number[];
-  open: number;
-  cancelled: number;
-  seq: number;
-}
 
 /** Where a published task is. */
 interface InFlight {
@@ -75,7 +56,7 @@ export class ClusterExecutor implements Executor {
   readonly #ends: TaskEnds;
   readonly #roster: HostRoster;
   readonly #reader: ResultReader;
-  readonly #definitions = new Map<number, FunctionDefinition>();
+  readonly #sender: TaskSender;
   readonly #roomWaiters: (() => void)[] = [];
   #nextTaskId = 1;
   /** Tasks waiting here, not yet published. */
@@ -104,6 +85,19 @@ export class ClusterExecutor implements Executor {
       hostLeft: (host) => this.#hostLeft(host),
     }, "inherit");
     this.#reader = new ResultReader(link.connection, client, (batch) => this.#onResults(batch));
+    this.#sender = new TaskSender(link.connection, client, context, link.maxDeliver, {
+      failUnsendable: (task, error) => this.#ends.failUnsendable(task, error),
+      failNeverSent: (task, error) => this.#ends.failNeverSent(task, error),
+      sent: (task, message) => {
+        task.state = "sent";
+        task.lane.queued--;
+        this.#waiting--;
+        this.#published++;
+        if (message.ids.length === 1) this.#openMessages++; // its first task
+        this.#inFlight.set(task.id, { task, message, row: null });
+      },
+      stopped: () => this.#stopped,
+    });
   }
 
   /** The client id its subjects carry. */
@@ -198,7 +192,7 @@ export class ClusterExecutor implements Executor {
           this.#forget(flight);
           flight.message.cancelled++;
           if (flight.message.cancelled === flight.message.ids.length) {
-            this.#deleteMessage(flight.message);
+            this.#sender.delete(flight.message);
           }
         }
         ids.push(task.id);
@@ -307,149 +301,18 @@ export class ClusterExecutor implements Executor {
   /** Publishes messages while fewer than the window are open, lanes in turn. */
   #publish(): void {
     const window = Math.max(2, AHEAD_PER_WORKER * this.#roster.workers);
+    const budget = this.#link.connection.maxPayload / 2;
     let idle = 0;
     while (!this.#stopped && this.#waiting > 0 && this.#openMessages < window) {
       const lane = this.#laneList[this.#nextLane++ % this.#laneList.length]!;
-      const batch = this.#takeBatch(lane);
+      const batch = takeBatch(lane, this.#context.estimates, budget);
       if (batch.length === 0) {
         if (++idle >= this.#laneList.length) break;
         continue;
       }
       idle = 0;
-      this.#send(lane, batch);
+      this.#sender.send(lane, batch);
     }
-  }
-
-  /** The next tasks of a lane for one message: tiny ones together, any other alone. */
-  #takeBatch(lane: Lane): PendingTask[] {
-    const batch: PendingTask[] = [];
-    const budgetBytes = this.#link.connection.maxPayload / 2;
-    let ms = 0;
-    let bytes = 0;
-    for (let task = lane.queue.peek(); task; task = lane.queue.peek()) {
-      if (task.state !== "queued") {
-        lane.queue.shift();
-        continue;
-      }
-      const peak = this.#context.estimates.peakMs(task);
-      if (
-        batch.length > 0 &&
-        (ms + peak > MESSAGE_TARGET_MS || bytes + task.bytes > budgetBytes ||
-          batch.length >= MAX_TASKS_PER_MESSAGE)
-      ) break;
-      lane.queue.shift();
-      task.peakMs = peak;
-      batch.push(task);
-      ms += peak;
-      bytes += task.bytes;
-      if (peak > MESSAGE_TARGET_MS) break;
-    }
-    return batch;
-  }
-
-  #send(lane: Lane, batch: PendingTask[]): void {
-    let data: Uint8Array;
-    try {
-      data = encode(this.#batchMessage(lane, batch));
-    } catch {
-      // Find what cannot travel: each task alone, the others go on.
-      const good: PendingTask[] = [];
-      for (const task of batch) {
-        try {
-          encode(task.args);
-          good.push(task);
-        } catch (error) {
-          this.#ends.failUnsendable(task, error);
-        }
-      }
-      if (good.length === 0 || good.length === batch.length) return;
-      return this.#send(lane, good);
-    }
-    const limit = this.#link.connection.maxPayload;
-    if (data.byteLength > limit) {
-      if (batch.length > 1) {
-        const half = Math.ceil(batch.length / 2);
-        this.#send(lane, batch.slice(0, half));
-        this.#send(lane, batch.slice(half));
-        return;
-      }
-      const task = batch[0]!;
-      const what = task.mode === "apply" ? "arguments" : "items";
-      this.#ends.failNeverSent(
-        task,
-        new RangeError(
-          `Cannot send the ${what} of task '${taskName(task.definition)}' to the cluster as ` +
-            `they take ${data.byteLength} bytes and the NATS server's message limit ` +
-            `(max_payload) is ${limit}: pass smaller pieces, or raise max_payload`,
-        ),
-      );
-      return;
-    }
-    const message: Published = { ids: [], open: batch.length, cancelled: 0, seq: 0 };
-    for (const task of batch) {
-      task.state = "sent";
-      lane.queued--;
-      this.#waiting--;
-      this.#published++;
-      message.ids.push(task.id);
-      this.#inFlight.set(task.id, { task, message, row: null });
-    }
-    this.#openMessages++;
-    this.#publishMessage(message, data, 0);
-  }
-
-  #batchMessage(lane: Lane, batch: PendingTask[]): TaskBatch {
-    const definitions = new Map<number, FunctionDefinition>();
-    for (const task of batch) definitions.set(task.definition.fnId, task.definition);
-    const context = this.#context;
-    return {
-      client: this.#client,
-      profile: {
-        isolation: context.isolation,
-        isolationGiven: context.isolationGiven,
-        initializer: context.initializer,
-        initArgs: context.initArgs,
-        maxTasksPerWorker: context.maxTasksPerWorker,
-        memoryLimitMb: context.memoryLimitMb,
-      },
-      maxDeliver: this.#link.maxDeliver,
-      permissions: lane.permissions,
-      definitions: [...definitions.values()],
-      tasks: batch.map((task) => ({
-        id: task.id,
-        fnId: task.definition.fnId,
-        mode: task.mode,
-        args: task.args,
-      })),
-    };
-  }
-
-  /** Publishes until the server took it: a reconnecting server dedups by message id. */
-  #publishMessage(message: Published, data: Uint8Array, attempt: number): void {
-    const { js, names } = this.#link.connection;
-    js.publish(names.tasks(this.#client), data, {
-      msgID: `${this.#client}.${message.ids[0]}`,
-      timeout: 5_000,
-      ...(message.ids.length > 1 ? { headers: manyTasks() } : {}),
-    }).then(
-      (ack) => {
-        message.seq = ack.seq;
-        if (message.cancelled === message.ids.length) this.#deleteMessage(message);
-      },
-      () => {
-        if (this.#stopped || message.open === 0) return;
-        setTimeout(
-          () => this.#publishMessage(message, data, attempt + 1),
-          Math.min(2_000, 100 * 2 ** attempt),
-        );
-      },
-    );
-  }
-
-  #deleteMessage(message: Published): void {
-    if (message.seq === 0) return;
-    const { jsm, names } = this.#link.connection;
-    jsm.streams.deleteMessage(names.tasksStream, message.seq, false).catch(() => {});
   }
 
   #notify(notice: CancelNotice): void {
@@ -546,10 +409,4 @@ export class ClusterExecutor implements Executor {
       this.#published++;
     }
   }
-}
-
-function manyTasks(): MsgHdrs {
-  const many = headers();
-  many.set(TASKS_HEADER, "many");
-  return many;
 }

@@ -79,7 +79,7 @@ export interface WorkerHost extends EventTarget, AsyncDisposable {
  * reached; {PermissionError} when a ceiling narrower than "inherit" needs
  * `--unstable-worker-options` and it is missing.
  *
- * @example
+ * @example Lend two workers to cluster "jobs", for the task modules under /srv/app/
  * ```ts ignore
  * import { serveWorkerHost } from "@seed/pool/cluster";
  *
@@ -89,7 +89,18 @@ export interface WorkerHost extends EventTarget, AsyncDisposable {
  *   size: 2,
  *   modules: ["file:///srv/app/"],
  * });
- * await host.closed;
+ * await host.closed; // until close(), or the connection is lost for good
+ * ```
+ *
+ * @example Options are checked before anything connects
+ * ```ts
+ * import { serveWorkerHost } from "@seed/pool/cluster";
+ * import assert from "node:assert/strict";
+ *
+ * await assert.rejects(
+ *   serveWorkerHost({ servers: "nats://127.0.0.1:4222", name: "jobs", size: 0 }),
+ *   RangeError,
+ * );
  * ```
  */
 export async function serveWorkerHost(options: WorkerHostOptions): Promise<WorkerHost> {

@@ -42,6 +42,8 @@ export class HostTasks {
   readonly #policy: HostPolicy;
   readonly #publisher: ResultPublisher;
   readonly #pools = new Map<string, ClientPool>();
+  /** Each client's functions as the local pool takes them, by their number. */
+  readonly #functions = new Map<string, Map<number, TaskFn>>();
   /** Running tasks by `client` then id: what a cancel stops. */
   readonly #running = new Map<string, Map<number, AbortController>>();
   /** Ids each client cancelled (kept until the client is forgotten). */
@@ -93,6 +95,7 @@ export class HostTasks {
     }
     this.#running.delete(client);
     this.#cancelled.delete(client);
+    this.#functions.delete(client);
     const entry = this.#pools.get(client);
     this.#pools.delete(client);
     entry?.pool.terminate().catch(() => {});
@@ -163,6 +166,7 @@ export class HostTasks {
     for (const [client, entry] of this.#pools) {
       if (now - entry.lastUsed > POOL_IDLE_MS && !this.#running.get(client)?.size) {
         this.#pools.delete(client);
+        this.#functions.delete(client);
         entry.pool.close();
       }
     }
@@ -206,7 +210,7 @@ export class HostTasks {
 
   #call(batch: TaskBatch, task: RemoteTask, signal: AbortSignal): Promise<unknown> {
     const pool = this.#pool(batch);
-    const fn = resolveTask(definitionOf(batch, task));
+    const fn = this.#resolve(batch.client, definitionOf(batch, task));
     const permissions = withinCeiling(batch.permissions, this.#policy.ceiling, "");
     const options = {
       signal,
@@ -226,6 +230,18 @@ export class HostTasks {
           chunksize: Math.max(1, items.length),
         });
     }
+  }
+
+  /** The task for a client's function, made once (a module reference costs a URL parse). */
+  #resolve(client: string, definition: FunctionDefinition): TaskFn {
+    let functions = this.#functions.get(client);
+    if (!functions) this.#functions.set(client, functions = new Map());
+    let fn = functions.get(definition.fnId);
+    if (fn === undefined) {
+      fn = resolveTask(definition);
+      functions.set(definition.fnId, fn);
+    }
+    return fn;
   }
 
   #pool(batch: TaskBatch): Pool {
