@@ -114,26 +114,12 @@ Deno.test("house: workers/ imports only the wire layer and small shared helpers 
 /** The most lines a file of src/ or workers/ has: one a reader takes in at once. */
 const MAX_LINES = 400;
 
-/**
- * Files not yet cut down to {@link MAX_LINES}, each with the size it may not pass: they can
- * only shrink. Remove an entry once its file is under the limit.
- */
-const OVERSIZE: Readonly<Record<string, number>> = {
-  // Only the public class: its methods' JSDoc and examples are most of it (the calls, their
-  // deadlines, the listener counts and the lanes are out).
-  "src/core/pool.ts": 555,
-  // Dispatching and reading results (the policy, the events, the workers' life cycle and
-  // the tasks ended without a result are out).
-  "src/core/dispatcher.ts": 500,
-};
-
 Deno.test("house: no file of src/ or workers/ passes its size limit", () => {
   const tooLong: string[] = [];
   for (const file of [...sourceFiles("src"), ...sourceFiles("workers")]) {
     const path = relative(ROOT, file).replaceAll("\\", "/");
     const lines = Deno.readTextFileSync(file).split("\n").length - 1;
-    const limit = OVERSIZE[path] ?? MAX_LINES;
-    if (lines > limit) tooLong.push(`${path}: ${lines} lines (limit ${limit})`);
+    if (lines > MAX_LINES) tooLong.push(`${path}: ${lines} lines (limit ${MAX_LINES})`);
   }
   assert.deepEqual(tooLong, [], "split the file along a real seam");
 });

@@ -139,6 +139,20 @@ export class Calls {
     return job;
   }
 
+  /** A `map`/`starmap` call's promise: a call refused rejects it rather than throwing. */
+  mapPromise<R>(
+    fn: unknown,
+    iterable: unknown,
+    options: MapOptions | undefined,
+    mode: "map" | "starmap",
+  ): Promise<R[]> {
+    try {
+      return this.map<R>(fn, iterable, options, undefined, mode, mode).promise;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   /** A `map`/`starmap` call (and their async forms): the input read, then its chunks queued. */
   map<R>(
     fn: unknown,

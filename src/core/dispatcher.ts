@@ -1,32 +1,29 @@
 /**
  * The dispatcher: the lanes of queued tasks (one per permission set), the workers and the
  * tasks in flight on them. It starts and retires workers within the pool's size (their
- * life cycle is in worker_lifecycle.ts, the choice of when in policy.ts), sends each
- * worker batches sized by the scheduler's estimates, routes results to their jobs, and
- * stops what is cancelled (task_ends.ts ends the tasks that get no result). The `Pool` owns the calls and the jobs; this owns the workers.
- * It is the local {@link Executor} (see executor.ts).
+ * life cycle is in worker_lifecycle.ts, the choice of when in policy.ts) and sends each
+ * worker batches sized by the scheduler's estimates. What the workers send back (their
+ * results, routed to their jobs) is read in result_reader.ts; the room under `maxQueue` is
+ * kept in queue_room.ts; task_ends.ts ends the tasks that get no result (cancelled, or never
+ * sent). The `Pool` owns the calls and the jobs; this owns the workers. It is the local
+ * {@link Executor} (see executor.ts).
  *
  * @module
  */
 
-import { type PoolClosedError, QueueFullError, toCallerError } from "./errors.ts";
-import type { TaskFailure } from "../wire/thrown.ts";
-import { emitTaskEnd, type Isolation, taskQueuedDetail } from "./events.ts";
+import type { PoolClosedError } from "./errors.ts";
+import { type Isolation, taskQueuedDetail } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
-import {
-  type FromWorker,
-  type FunctionDefinition,
-  isLoneResult,
-  type WireResults,
-} from "../wire/protocol.ts";
+import type { FunctionDefinition } from "../wire/protocol.ts";
 import { Lane, type PendingTask, type RunTimeEstimates, type TaskSpec } from "./scheduler.ts";
 import { type StatsRecorder, wallClock, workerStatsList } from "./stats.ts";
-import { taskName } from "./task.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 import { WorkerLifecycle } from "./worker_lifecycle.ts";
 import { TaskEnds } from "./task_ends.ts";
 import { SchedulingPolicy } from "./policy.ts";
+import { QueueRoom } from "./queue_room.ts";
+import { markStarted, ResultReader } from "./result_reader.ts";
 import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
 
@@ -66,25 +63,27 @@ export class Dispatcher implements Executor {
   #dispatchScheduled = false;
   #sinceDispatch = 0;
   #submitTime = 0;
-  /** Streams waiting for room under `maxQueue`. */
-  readonly #roomWaiters: (() => void)[] = [];
-
+  /** The room under `maxQueue`, and the streams waiting for it. */
+  readonly #room: QueueRoom;
+  /** What the workers send: results above all. */
+  readonly #reader: ResultReader;
   readonly #policy: SchedulingPolicy;
 
   constructor(options: DispatcherOptions) {
     this.#config = options;
+    const dispatchIfQueued = () => {
+      if (this.#queued > 0) this.#scheduleDispatch();
+    };
     const life = this.#life = new WorkerLifecycle(options, {
       listener: (worker) => ({
-        message: (message) => this.#onMessage(worker, message),
+        message: (message) => this.#reader.onMessage(worker, message),
         exit: (error) => life.onWorkerDeath(worker, error),
       }),
       requeued: () => {
         this.#queued++;
       },
       scheduleDispatch: () => this.#scheduleDispatch(),
-      dispatchIfQueued: () => {
-        if (this.#queued > 0) this.#scheduleDispatch();
-      },
+      dispatchIfQueued,
       failQueued: (lane, error) => this.#ends.failQueued(lane, error),
       failNeverSent: (task, error) => this.#ends.failNeverSent(task, error),
     });
@@ -92,12 +91,12 @@ export class Dispatcher implements Executor {
       unqueued: () => {
         this.#queued--;
       },
-      dispatchIfQueued: () => {
-        if (this.#queued > 0) this.#scheduleDispatch();
-      },
-      wakeIfRoom: () => this.#wakeIfRoom(),
+      dispatchIfQueued,
+      wakeIfRoom: () => this.#room.wakeIfRoom(),
       retire: (worker, reason) => life.retire(worker, reason),
     });
+    const room = this.#room = new QueueRoom(options, life, () => this.queued);
+    this.#reader = new ResultReader(options, { life, room, dispatchIfQueued });
     this.#policy = new SchedulingPolicy({
       size: options.size,
       lanes: this.#laneList,
@@ -217,127 +216,6 @@ export class Dispatcher implements Executor {
     this.#scheduleDispatch();
   }
 
-  #onMessage(worker: WorkerHandle, message: FromWorker): void {
-    if (isLoneResult(message)) {
-      if (worker.state === "exiting") return;
-      this.#onOutcome(worker, message[0], message[1], message[2], message[3], null);
-      this.#afterResults(worker);
-      return;
-    }
-    switch (message.type) {
-      case "ready":
-        // Tasks wait in the pool, not on a worker that is still starting: another worker
-        // may be free sooner.
-        if (worker.state === "starting") {
-          worker.state = "idle";
-          worker.lane.failedStarts = 0;
-          if (this.#queued > 0) this.#scheduleDispatch();
-          this.#wakeIfRoom();
-        }
-        return;
-      case "results":
-        this.#onResults(worker, message);
-        return;
-      case "crash":
-        this.#life.onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown), message.idle);
-        return;
-      default:
-        message satisfies never;
-    }
-  }
-
-  #onResults(worker: WorkerHandle, results: WireResults): void {
-    if (worker.state === "exiting") return;
-    const { ids, starts, runMs, values, failures } = results;
-    let nextFailure = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const failure = failures[nextFailure]?.[0] === i ? failures[nextFailure++]![1] : null;
-      this.#onOutcome(worker, ids[i]!, starts[i]!, runMs[i]!, values[i], failure);
-    }
-    this.#afterResults(worker);
-  }
-
-  /** Settles one task that ran on `worker`: `start` is its wall-clock start, `ran` its ms. */
-  #onOutcome(
-    worker: WorkerHandle,
-    id: number,
-    start: number,
-    ran: number,
-    value: unknown,
-    failure: TaskFailure | null,
-  ): void {
-    // A worker answers in the order it was sent tasks, so this is nearly always the head;
-    // a task cancelled meanwhile is no longer in the list at all.
-    let task = worker.inflight.peek();
-    if (task?.id === id) worker.inflight.shift();
-    else {
-      task = findById(worker.inflight, id);
-      if (task === undefined) return;
-      worker.inflight.remove(task);
-    }
-    worker.heldMs -= task.peakMs;
-    task.state = "done";
-    // Tasks that ran within one batch were never the head here: they started anyway.
-    if (task.startedAt === 0) this.#started(task, worker, start);
-    this.#config.estimates.observe(task.definition.fnId, ran, task.items);
-    worker.busyMs += ran;
-    this.#config.recorder.record(
-      failure === null,
-      Math.max(0, start - task.queuedAt),
-      ran,
-      task.items,
-    );
-    const taskEnds = this.#config.events.listening.taskend > 0;
-    if (failure === null) {
-      worker.tasksCompleted++;
-      if (taskEnds) emitTaskEnd(this.#config.events, task, worker.id, true, undefined, ran, start);
-      task.job.complete(task, value);
-    } else {
-      worker.tasksFailed++;
-      const error = toCallerError(failure);
-      if (taskEnds) emitTaskEnd(this.#config.events, task, worker.id, false, error, ran, start);
-      task.job.fail(task, error);
-    }
-  }
-
-  /** After a worker's results: it may be idle now, due for recycling, or ready for more. */
-  #afterResults(worker: WorkerHandle): void {
-    if (worker.state === "exiting") return;
-    if (worker.inflight.length === 0) {
-      worker.heldMs = 0;
-      worker.state = worker.state === "starting" ? "starting" : "idle";
-      if (worker.sent >= this.#config.maxTasksPerWorker) {
-        this.#life.retire(worker, "recycled");
-      } else if (worker.draining) {
-        this.#life.retire(worker, "rebalanced");
-      } else if (this.#config.idleTimeout !== undefined) {
-        worker.idleSince = wallClock();
-        this.#life.armIdleSweep();
-      }
-    } else this.#markStarted(worker);
-    if (this.#queued > 0) this.#scheduleDispatch();
-    this.#wakeIfRoom();
-  }
-
-  /** The head of a worker's in-flight tasks is the one it runs now. */
-  #markStarted(worker: WorkerHandle): void {
-    const head = worker.inflight.peek();
-    if (head && head.startedAt === 0) this.#started(head, worker, wallClock());
-  }
-
-  #started(task: PendingTask, worker: WorkerHandle, time: number): void {
-    task.startedAt = time;
-    if (this.#config.events.listening.taskstart) {
-      this.#config.events.emit("taskstart", {
-        taskId: task.id,
-        task: taskName(task.definition),
-        workerId: worker.id,
-        waitMs: Math.max(0, time - task.queuedAt),
-        time,
-      });
-    }
-  }
-
   #busyMs(worker: WorkerHandle, now: number): number {
     const head = worker.inflight.peek();
     return worker.busyMs + (head && head.startedAt ? Math.max(0, now - head.startedAt) : 0);
@@ -428,7 +306,7 @@ export class Dispatcher implements Executor {
     batch[0]!.lane.queued -= batch.length;
     worker.sent += batch.length;
     if (worker.state === "idle") worker.state = "busy";
-    if (wasIdle) this.#markStarted(worker);
+    if (wasIdle) markStarted(worker, this.#config.events);
   }
 
   /**
@@ -439,59 +317,19 @@ export class Dispatcher implements Executor {
     this.#ends.cancel(tasks, reason);
   }
 
-  /**
-   * Throws QueueFullError when `tasks` more would make more than `maxQueue` wait: queued,
-   * or held by a worker behind another, beyond the workers that could take one at once.
-   */
+  /** Throws QueueFullError when `tasks` more would pass `maxQueue` (see queue_room.ts). */
   assertQueueRoom(tasks: number, method: string): void {
-    if (this.#config.maxQueue === Infinity) return;
-    const free = this.#freeWorkerSlots();
-    const waiting = this.queued;
-    if (waiting + tasks > this.#config.maxQueue + free) {
-      throw new QueueFullError(
-        `Cannot ${method} as the queue is full: ${Math.max(0, waiting - free)} tasks wait ` +
-          `and 'maxQueue' is ${this.#config.maxQueue}`,
-      );
-    }
+    // Checked here too, so that an unbounded queue (the default) costs no call per task.
+    if (this.#config.maxQueue !== Infinity) this.#room.assert(tasks, method);
+  }
+
+  /** Whether `tasks` more would fit under `maxQueue` now. */
+  hasQueueRoom(tasks: number): boolean {
+    return this.#config.maxQueue === Infinity || this.#room.has(tasks);
   }
 
   /** Calls `wake` once, as soon as a task more fits under `maxQueue`. */
   onQueueRoom(wake: () => void): void {
-    this.#roomWaiters.push(wake);
-    this.#wakeIfRoom();
+    this.#room.onRoom(wake);
   }
-
-  /** Tasks left the waiting ones (started, or dropped): wake those waiting for room. */
-  #wakeIfRoom(): void {
-    if (this.#roomWaiters.length === 0 || !this.hasQueueRoom(1)) return;
-    const waiters = this.#roomWaiters.splice(0);
-    queueMicrotask(() => {
-      for (const wake of waiters) wake();
-    });
-  }
-
-  /** Whether `tasks` more would fit under `maxQueue` now (see `assertQueueRoom`). */
-  hasQueueRoom(tasks: number): boolean {
-    if (this.#config.maxQueue === Infinity) return true;
-    return this.queued + tasks <= this.#config.maxQueue + this.#freeWorkerSlots();
-  }
-
-  /** Workers that could take a task at once: idle ones, and those not started yet. */
-  #freeWorkerSlots(): number {
-    let free = this.#config.size - this.#life.liveWorkers;
-    for (const worker of this.#life.workers) {
-      if (worker.state !== "exiting" && !worker.draining && worker.inflight.length === 0) free++;
-    }
-    return Math.max(0, free);
-  }
-}
-
-function findById(tasks: Iterable<PendingTask>, id: number): PendingTask | undefined {
-  for (const task of tasks) if (task.id === id) return task;
-  return undefined;
-}
-
-function toCallerErrorOfCrash(thrown: Parameters<typeof toCallerError>[0]["thrown"]): unknown {
-  const error = toCallerError({ as: "task", thrown });
-  return (error as Error).cause ?? error;
 }

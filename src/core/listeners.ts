@@ -1,11 +1,12 @@
 /**
  * The count of listeners per pool event, so the dispatcher builds no event nobody
- * listens to.
+ * listens to, and the {@link EventSink} that reads it.
  *
  * @module
  */
 
 import type { PoolEventType } from "./events.ts";
+import type { EventSink } from "./executor.ts";
 
 /** Listeners counted per pool event type; other event types are not counted. */
 export class ListenerCounts {
@@ -40,5 +41,13 @@ export class ListenerCounts {
     if (listener && type in this.listening && this.listening[type as PoolEventType] > 0) {
       this.listening[type as PoolEventType]--;
     }
+  }
+
+  /** Where an executor's events go: dispatched on `target`, counted here. */
+  sink(target: EventTarget): EventSink {
+    return {
+      listening: this.listening,
+      emit: (type, detail) => target.dispatchEvent(new CustomEvent(type, { detail })),
+    };
   }
 }

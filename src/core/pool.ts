@@ -1,42 +1,24 @@
 /**
- * `Pool`: Python's `multiprocessing.Pool` for Deno, its public face: the calls (made into
- * jobs and tasks by calls.ts), the life cycle (`close`/`join`/`terminate`), the stats and
- * the events. The dispatcher (dispatcher.ts) runs the workers.
+ * `Pool`, the public face of Python's `multiprocessing.Pool` for Deno: each method goes straight
+ * to one of the parts that make_pool.ts puts together; the pool itself counts its listeners.
  *
  * @module
  */
 
-import { Calls } from "./calls.ts";
-import { Dispatcher } from "./dispatcher.ts";
-import {
-  type Executor,
-  type ExecutorContext,
-  type ExecutorSource,
-  MAKE_EXECUTOR,
-} from "./executor.ts";
-import {
-  type ApplyAsyncOptions,
-  type CallOptions,
-  checkInitArgs,
-  checkPoolOptions,
-  type ImapOptions,
-  type MapAsyncOptions,
-  type MapOptions,
-  type PoolOptions,
+import type {
+  ApplyAsyncOptions,
+  CallOptions,
+  ImapOptions,
+  MapAsyncOptions,
+  MapOptions,
+  PoolOptions,
 } from "./options.ts";
-import { PoolClosedError } from "./errors.ts";
-import type { Isolation, PoolEventMap } from "./events.ts";
-import type { JobHost } from "./jobs.ts";
+import type { PoolEventMap } from "./events.ts";
 import { ListenerCounts } from "./listeners.ts";
+import { makePool, type PoolParts } from "./make_pool.ts";
 import { AsyncResult } from "./results.ts";
-import { type Job, RunTimeEstimates } from "./scheduler.ts";
-import { type PoolState, type PoolStats, StatsRecorder, wallClock } from "./stats.ts";
-import { FunctionTable, type Task } from "./task.ts";
-import { processTransport } from "../transport/process.ts";
-import { webWorkerTransports } from "../transport/web_worker.ts";
-
-/** Set by a worker while it evaluates a task module (see workers/runtime.ts). */
-const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
+import type { PoolState, PoolStats } from "./stats.ts";
+import type { Task } from "./task.ts";
 
 /**
  * A pool of worker threads (or processes) that runs functions in parallel, in the manner
@@ -54,22 +36,10 @@ const IMPORTING_TASK_MODULE = Symbol.for("seed-pool.importing-task-module");
  * ```
  */
 export class Pool extends EventTarget implements AsyncDisposable {
-  readonly #name: string;
-  readonly #isolation: Isolation;
-  /** The calls, the jobs they left open and the pool's state. */
-  readonly #calls: Calls;
-  readonly #recorder: StatsRecorder;
+  readonly #calls: PoolParts["calls"];
+  readonly #life: PoolParts["life"];
+  readonly #report: PoolParts["report"];
   readonly #listeners = new ListenerCounts();
-  /** What runs the tasks: the local dispatcher (see executor.ts for the seam). */
-  readonly #dispatcher: Executor;
-  readonly #createdAt = wallClock();
-  #drained: (() => void) | null = null;
-  readonly #host: JobHost = {
-    settled: (job) => this.#settled(job),
-    cancel: (tasks, reason) => this.#dispatcher.cancel(tasks, reason),
-    queueRoom: () => this.#dispatcher.hasQueueRoom(1),
-    onQueueRoom: (wake) => this.#dispatcher.onQueueRoom(wake),
-  };
 
   /**
    * Creates a pool. Workers start on demand, up to `size`.
@@ -82,66 +52,20 @@ export class Pool extends EventTarget implements AsyncDisposable {
    */
   constructor(sizeOrOptions?: number | PoolOptions) {
     super();
-    if ((globalThis as Record<symbol, unknown>)[IMPORTING_TASK_MODULE]) {
-      throw new Error(
-        "Cannot create a pool while a worker imports its task module: the module creates a " +
-          "pool at its top level, so every worker would start a pool of its own. Guard that " +
-          "code with `if (import.meta.main) { ... }`",
-      );
-    }
-    const checked = checkPoolOptions(sizeOrOptions);
-    const { options, isolation, maxTasksPerWorker, maxQueue, idleTimeout, memoryLimitMb } = checked;
-    this.#name = checked.name;
-    this.#isolation = isolation;
-    const functions = new FunctionTable();
-    const estimates = new RunTimeEstimates();
-    const initializer = options.initializer === undefined
-      ? null
-      : functions.resolve(options.initializer, "initializer");
-    const initArgs = checkInitArgs(options.initArgs);
-    this.#recorder = new StatsRecorder(this.#createdAt);
-    const context: ExecutorContext = {
-      name: this.#name,
-      isolation,
-      isolationGiven: options.isolation !== undefined,
-      initializer,
-      initArgs,
-      maxTasksPerWorker,
-      maxQueue,
-      idleTimeout,
-      memoryLimitMb,
-      estimates,
-      recorder: this.#recorder,
-      events: {
-        listening: this.#listeners.listening,
-        emit: (type, detail) => this.dispatchEvent(new CustomEvent(type, { detail })),
-      },
-    };
-    const cluster = options.cluster as ExecutorSource | undefined;
-    this.#dispatcher = cluster?.[MAKE_EXECUTOR](context) ?? new Dispatcher({
-      ...context,
-      size: checked.size,
-      transport: options.transport ??
-        (isolation === "worker" ? webWorkerTransports() : processTransport),
-    });
-    this.#calls = new Calls(
-      isolation,
-      this.#dispatcher,
-      functions,
-      estimates,
-      this.#host,
-      options.permissions,
-    );
+    const parts = makePool(sizeOrOptions, this.#listeners.sink(this));
+    this.#calls = parts.calls;
+    this.#life = parts.life;
+    this.#report = parts.report;
   }
 
   /** The pool's name, as in metrics and the dashboard. */
   get name(): string {
-    return this.#name;
+    return this.#report.name;
   }
 
   /** The most workers the pool runs at once. */
   get size(): number {
-    return this.#dispatcher.size;
+    return this.#report.size;
   }
 
   /** `"running"`, `"closing"` (after `close()`) or `"terminated"`. */
@@ -178,8 +102,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
 
   /**
    * Starts `fn(...args)` in a worker and returns at once with an `AsyncResult`, as Python's
-   * `apply_async`. `callback` gets the result, `errorCallback` the error; `join()` waits
-   * for both.
+   * `apply_async`. `callback` gets the result, `errorCallback` the error; `join()` waits for both.
    *
    * @throws {PoolClosedError} when the pool is closed; {TypeError} for a bad argument.
    *
@@ -227,16 +150,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<T> | AsyncIterable<T>,
     options?: MapOptions,
   ): Promise<R[]> {
-    try {
-      return this.#calls.map<R>(fn, iterable, options, undefined, "map", "map").promise;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#calls.mapPromise<R>(fn, iterable, options, "map");
   }
 
   /**
-   * `map` that returns at once with an `AsyncResult` of the whole list, as Python's
-   * `map_async`.
+   * `map` that returns at once with an `AsyncResult` of the whole list, as Python's `map_async`.
    *
    * @throws {PoolClosedError} when the pool is closed; {TypeError} for a bad argument.
    *
@@ -255,14 +173,11 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<T> | AsyncIterable<T>,
     options?: MapAsyncOptions<R>,
   ): AsyncResult<R[]> {
-    return new AsyncResult(
-      this.#calls.map<R>(fn, iterable, options, options, "map", "mapAsync"),
-    );
+    return new AsyncResult(this.#calls.map<R>(fn, iterable, options, options, "map", "mapAsync"));
   }
 
   /**
-   * `map` whose items are argument lists: `fn(...item)` for every item, as Python's
-   * `starmap`.
+   * `map` whose items are argument lists: `fn(...item)` for every item, as Python's `starmap`.
    *
    * @example
    * ```ts
@@ -279,11 +194,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
     iterable: Iterable<A> | AsyncIterable<A>,
     options?: MapOptions,
   ): Promise<R[]> {
-    try {
-      return this.#calls.map<R>(fn, iterable, options, undefined, "starmap", "starmap").promise;
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.#calls.mapPromise<R>(fn, iterable, options, "starmap");
   }
 
   /**
@@ -384,9 +295,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   close(): void {
-    if (this.#calls.state !== "running") return;
-    this.#calls.state = "closing";
-    this.#maybeDrained();
+    this.#life.close();
   }
 
   /**
@@ -404,22 +313,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * await pool.join();
    * ```
    */
-  async join(): Promise<void> {
-    if (this.#calls.state === "running") {
-      throw new Error(
-        "Cannot join the pool as it is still running: call close() or terminate() first",
-      );
-    }
-    if (this.#calls.jobs.size > 0) {
-      await new Promise<void>((resolve) => {
-        const previous = this.#drained;
-        this.#drained = () => {
-          previous?.();
-          resolve();
-        };
-      });
-    }
-    await this.#dispatcher.exited();
+  join(): Promise<void> {
+    return this.#life.join();
   }
 
   /**
@@ -437,13 +332,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   async terminate(): Promise<void> {
-    if (this.#calls.state !== "terminated") {
-      this.#calls.state = "terminated";
-      const error = new PoolClosedError("The pool was terminated before the task finished");
-      this.#dispatcher.stop(error);
-      for (const job of this.#calls.jobs.toArray()) job.fail(null, error);
-      this.#maybeDrained();
-    }
+    this.#life.terminate();
     await this.join();
   }
 
@@ -471,28 +360,7 @@ export class Pool extends EventTarget implements AsyncDisposable {
    * ```
    */
   stats(): PoolStats {
-    const now = wallClock();
-    const workerStats = this.#dispatcher.workerStats(now);
-    const rates = this.#recorder.rates(now, workerStats.busy, this.#dispatcher.size);
-    const workers = workerStats.list(rates.perWorker);
-    return {
-      name: this.#name,
-      size: this.#dispatcher.size,
-      isolation: this.#isolation,
-      state: this.#calls.state,
-      workers,
-      ...(workerStats.hosts ? { hosts: workerStats.hosts } : {}),
-      queued: this.#dispatcher.queued,
-      running: this.#dispatcher.running,
-      completed: this.#recorder.completed,
-      failed: this.#recorder.failed,
-      cancelled: this.#recorder.cancelled,
-      throughput: rates.throughput,
-      utilization: rates.utilization,
-      latency: this.#recorder.latency(),
-      uptimeMs: now - this.#createdAt,
-      time: now,
-    };
+    return this.#report.snapshot();
   }
 
   /** Listens to a pool event; see `PoolEventMap` for each event's `detail`. */
@@ -507,13 +375,9 @@ export class Pool extends EventTarget implements AsyncDisposable {
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | AddEventListenerOptions,
   ): void;
-  override addEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | ((event: Event) => void) | null,
-    options?: boolean | AddEventListenerOptions,
-  ): void {
-    super.addEventListener(type, listener as EventListener, options);
-    this.#listeners.added(type, listener, options);
+  override addEventListener(...args: Parameters<EventTarget["addEventListener"]>): void {
+    super.addEventListener(args[0], args[1], args[2]);
+    this.#listeners.added(args[0], args[1], args[2]);
   }
 
   /** Stops listening to a pool event. */
@@ -528,25 +392,8 @@ export class Pool extends EventTarget implements AsyncDisposable {
     listener: EventListenerOrEventListenerObject | null,
     options?: boolean | EventListenerOptions,
   ): void;
-  override removeEventListener(
-    type: string,
-    listener: EventListenerOrEventListenerObject | ((event: Event) => void) | null,
-    options?: boolean | EventListenerOptions,
-  ): void {
-    super.removeEventListener(type, listener as EventListener, options);
-    this.#listeners.removed(type, listener);
-  }
-
-  #settled(job: Job): void {
-    if (this.#calls.settled(job)) this.#maybeDrained();
-  }
-
-  /** Closing and nothing left: let the workers go and wake `join()`. */
-  #maybeDrained(): void {
-    if (this.#calls.state === "running" || this.#calls.jobs.size > 0) return;
-    this.#dispatcher.retireAll();
-    const drained = this.#drained;
-    this.#drained = null;
-    drained?.();
+  override removeEventListener(...args: Parameters<EventTarget["removeEventListener"]>): void {
+    super.removeEventListener(args[0], args[1], args[2]);
+    this.#listeners.removed(args[0], args[1]);
   }
 }

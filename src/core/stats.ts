@@ -6,6 +6,7 @@
  */
 
 import type { Isolation, WorkerState } from "./events.ts";
+import type { Executor } from "./executor.ts";
 import type { PermissionsKey } from "../permissions/descriptor.ts";
 import { taskName } from "./task.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
@@ -188,6 +189,61 @@ function percentiles(samples: Float64Array, n: number): LatencySummary {
   const sorted = samples.slice(0, n).sort();
   const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))] ?? 0;
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
+}
+
+/** What {@link PoolReport} reads: the pool's name and isolation, and where its figures are. */
+export interface PoolReportSources {
+  readonly name: string;
+  readonly isolation: Isolation;
+  /** The workers, the queue and the tasks running. */
+  readonly executor: Executor;
+  /** The counts, the rates and the latencies. */
+  readonly recorder: StatsRecorder;
+  /** The pool's state now. */
+  readonly state: () => PoolState;
+}
+
+/** What a pool reports of itself: its name, its size and its `stats()` snapshot. */
+export class PoolReport {
+  readonly name: string;
+  readonly #sources: PoolReportSources;
+
+  constructor(sources: PoolReportSources) {
+    this.name = sources.name;
+    this.#sources = sources;
+  }
+
+  /** The most workers the pool runs at once: its executor's. */
+  get size(): number {
+    return this.#sources.executor.size;
+  }
+
+  /** The pool's `stats()` now: its executor's workers and counts, the recorder's figures. */
+  snapshot(): PoolStats {
+    const { executor, recorder } = this.#sources;
+    const now = wallClock();
+    const workerStats = executor.workerStats(now);
+    const rates = recorder.rates(now, workerStats.busy, executor.size);
+    const workers = workerStats.list(rates.perWorker);
+    return {
+      name: this.name,
+      size: executor.size,
+      isolation: this.#sources.isolation,
+      state: this.#sources.state(),
+      workers,
+      ...(workerStats.hosts ? { hosts: workerStats.hosts } : {}),
+      queued: executor.queued,
+      running: executor.running,
+      completed: recorder.completed,
+      failed: recorder.failed,
+      cancelled: recorder.cancelled,
+      throughput: rates.throughput,
+      utilization: rates.utilization,
+      latency: recorder.latency(),
+      uptimeMs: now - recorder.startedAt,
+      time: now,
+    };
+  }
 }
 
 /** Every worker as `stats()` shows it, given their busy time and utilization by id. */
