@@ -11,7 +11,8 @@
  */
 
 import type { Executor, ExecutorContext, WorkerStatsSnapshot } from "../core/executor.ts";
-import { type PoolClosedError, QueueFullError } from "../core/errors.ts";
+import type { PoolClosedError } from "../core/errors.ts";
+import { QueueRoom } from "../core/queue_room.ts";
 import { emitTaskEnd, taskQueuedDetail } from "../core/events.ts";
 import { Lane, type PendingTask, type TaskSpec } from "../core/scheduler.ts";
 import { wallClock } from "../core/stats.ts";
@@ -57,7 +58,7 @@ export class ClusterExecutor implements Executor {
   readonly #roster: HostRoster;
   readonly #reader: ResultReader;
   readonly #sender: TaskSender;
-  readonly #roomWaiters: (() => void)[] = [];
+  readonly #room: QueueRoom;
   #nextTaskId = 1;
   /** Tasks waiting here, not yet published. */
   #waiting = 0;
@@ -74,10 +75,15 @@ export class ClusterExecutor implements Executor {
     this.#context = context;
     this.#link = link;
     this.#client = client;
+    this.#room = new QueueRoom(
+      context,
+      () => this.queued,
+      () => Math.max(0, this.#roster.workers - this.#running),
+    );
     this.#ends = new TaskEnds(context, {
       unqueued: () => this.#waiting--,
       dispatchIfQueued: () => this.#schedulePublish(),
-      wakeIfRoom: () => this.#wakeIfRoom(),
+      wakeIfRoom: () => this.#room.wakeIfRoom(),
       retire: () => {},
     });
     this.#roster = new HostRoster(context.events, {
@@ -199,28 +205,20 @@ export class ClusterExecutor implements Executor {
       }
     }
     if (ids.length > 0) this.#notify({ client: this.#client, ids });
-    this.#wakeIfRoom();
+    this.#room.wakeIfRoom();
     this.#schedulePublish();
   }
 
   assertQueueRoom(tasks: number, method: string): void {
-    if (!this.hasQueueRoom(tasks)) {
-      const free = this.#freeWorkers();
-      throw new QueueFullError(
-        `Cannot ${method} as the queue is full: ${Math.max(0, this.queued - free)} tasks ` +
-          `wait and 'maxQueue' is ${this.#context.maxQueue}`,
-      );
-    }
+    this.#room.assert(tasks, method);
   }
 
   hasQueueRoom(tasks: number): boolean {
-    if (this.#context.maxQueue === Infinity) return true;
-    return this.queued + tasks <= this.#context.maxQueue + this.#freeWorkers();
+    return this.#room.has(tasks);
   }
 
   onQueueRoom(wake: () => void): void {
-    this.#roomWaiters.push(wake);
-    this.#wakeIfRoom();
+    this.#room.onRoom(wake);
   }
 
   workerStats(now: number): WorkerStatsSnapshot {
@@ -274,18 +272,6 @@ export class ClusterExecutor implements Executor {
     if (reason !== null) this.#notify({ client: this.#client, ids: [], all: true });
     this.#stoppedAll = Promise.all([purge, this.#reader.stop()]).then(() => {
       this.#link.detach(this);
-    });
-  }
-
-  #freeWorkers(): number {
-    return Math.max(0, this.#roster.workers - this.#running);
-  }
-
-  #wakeIfRoom(): void {
-    if (this.#roomWaiters.length === 0 || !this.hasQueueRoom(1)) return;
-    const waiters = this.#roomWaiters.splice(0);
-    queueMicrotask(() => {
-      for (const wake of waiters) wake();
     });
   }
 
@@ -376,7 +362,7 @@ export class ClusterExecutor implements Executor {
         task.job.fail(task, error);
       }
     }
-    this.#wakeIfRoom();
+    this.#room.wakeIfRoom();
     this.#schedulePublish();
   }
 

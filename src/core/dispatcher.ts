@@ -22,7 +22,7 @@ import type { WorkerHandle } from "./worker_handle.ts";
 import { WorkerLifecycle } from "./worker_lifecycle.ts";
 import { TaskEnds } from "./task_ends.ts";
 import { SchedulingPolicy } from "./policy.ts";
-import { QueueRoom } from "./queue_room.ts";
+import { freeWorkerSlots, QueueRoom } from "./queue_room.ts";
 import { markStarted, ResultReader } from "./result_reader.ts";
 import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
 import { binaryBytes } from "../wire/_payload.ts";
@@ -95,7 +95,11 @@ export class Dispatcher implements Executor {
       wakeIfRoom: () => this.#room.wakeIfRoom(),
       retire: (worker, reason) => life.retire(worker, reason),
     });
-    const room = this.#room = new QueueRoom(options, life, () => this.queued);
+    const room = this.#room = new QueueRoom(
+      options,
+      () => this.queued,
+      () => freeWorkerSlots(options.size, life),
+    );
     this.#reader = new ResultReader(options, { life, room, dispatchIfQueued });
     this.#policy = new SchedulingPolicy({
       size: options.size,

@@ -1,5 +1,5 @@
 /**
- * The room under the pool's `maxQueue`, for the dispatcher: how many tasks may wait (queued,
+ * The room under the pool's `maxQueue`, for an executor: how many tasks may wait (queued,
  * or held by a worker behind the one it runs) beyond the workers that could take one at once;
  * a call that would pass it is refused with `QueueFullError`, and a stream that waits for room
  * is woken when tasks leave the waiting ones.
@@ -10,23 +10,24 @@
 import { QueueFullError } from "./errors.ts";
 import type { WorkerLifecycle } from "./worker_lifecycle.ts";
 
-/** The dispatcher's room under `maxQueue`; see the module docs. */
+/** An executor's room under `maxQueue`; see the module docs. */
 export class QueueRoom {
-  readonly #config: { readonly size: number; readonly maxQueue: number };
-  readonly #life: WorkerLifecycle;
-  /** The tasks waiting now, as the dispatcher counts them (its `queued`). */
+  readonly #config: { readonly maxQueue: number };
+  /** The tasks waiting now, as the executor counts them (its `queued`). */
   readonly #waiting: () => number;
+  /** Workers that could take a task at once. */
+  readonly #freeWorkers: () => number;
   /** Streams waiting for room. */
   readonly #waiters: (() => void)[] = [];
 
   constructor(
-    config: { readonly size: number; readonly maxQueue: number },
-    life: WorkerLifecycle,
+    config: { readonly maxQueue: number },
     waiting: () => number,
+    freeWorkers: () => number,
   ) {
     this.#config = config;
-    this.#life = life;
     this.#waiting = waiting;
+    this.#freeWorkers = freeWorkers;
   }
 
   /**
@@ -35,7 +36,7 @@ export class QueueRoom {
    */
   assert(tasks: number, method: string): void {
     if (this.#config.maxQueue === Infinity) return;
-    const free = this.#freeWorkerSlots();
+    const free = this.#freeWorkers();
     const waiting = this.#waiting();
     if (waiting + tasks > this.#config.maxQueue + free) {
       throw new QueueFullError(
@@ -48,7 +49,7 @@ export class QueueRoom {
   /** Whether `tasks` more would fit under `maxQueue` now (see {@link QueueRoom.assert}). */
   has(tasks: number): boolean {
     if (this.#config.maxQueue === Infinity) return true;
-    return this.#waiting() + tasks <= this.#config.maxQueue + this.#freeWorkerSlots();
+    return this.#waiting() + tasks <= this.#config.maxQueue + this.#freeWorkers();
   }
 
   /** Calls `wake` once, as soon as a task more fits under `maxQueue`. */
@@ -65,13 +66,13 @@ export class QueueRoom {
       for (const wake of waiters) wake();
     });
   }
+}
 
-  /** Workers that could take a task at once: idle ones, and those not started yet. */
-  #freeWorkerSlots(): number {
-    let free = this.#config.size - this.#life.liveWorkers;
-    for (const worker of this.#life.workers) {
-      if (worker.state !== "exiting" && !worker.draining && worker.inflight.length === 0) free++;
-    }
-    return Math.max(0, free);
+/** Workers of a local pool that could take a task at once: idle ones, and those not started. */
+export function freeWorkerSlots(size: number, life: WorkerLifecycle): number {
+  let free = size - life.liveWorkers;
+  for (const worker of life.workers) {
+    if (worker.state !== "exiting" && !worker.draining && worker.inflight.length === 0) free++;
   }
+  return Math.max(0, free);
 }
