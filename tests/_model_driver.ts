@@ -11,7 +11,14 @@
  * @module
  */
 
-import { AsyncResult, type Isolation, Pool, TaskError, taskModule } from "../mod.ts";
+import {
+  AsyncResult,
+  type Isolation,
+  Pool,
+  type PoolOptions,
+  TaskError,
+  taskModule,
+} from "../mod.ts";
 import { fixture } from "./_isolation.ts";
 import {
   type CallSpec,
@@ -21,6 +28,7 @@ import {
   itemValue,
   materialize,
   type Outcome,
+  type PoolSpec,
   type Script,
   STARMAP_OFFSET,
 } from "./_model.ts";
@@ -48,6 +56,8 @@ export interface Limits {
   readonly ignore?: readonly string[];
   /** If given, fail only on these invariants (by parts of their names), to shrink to one. */
   readonly only?: readonly string[];
+  /** How long a task may wait while a worker is idle (default: a moment, 100 ms). */
+  readonly idleBreachMs?: number;
 }
 
 /** Milliseconds, cleared when done, so the test's sanitizers see no leaked timer. */
@@ -96,17 +106,30 @@ class CallRun {
   }
 }
 
-/** Runs `script` on a fresh pool in `isolation`; throws an InvariantViolation if one broke. */
-export async function runScript(script: Script, isolation: Isolation, limits: Limits) {
-  const { pool: spec } = script;
-  const pool = new Pool({
-    size: spec.size,
+/** The options of a script's pool, but for its size (the `size`, or a cluster's hosts). */
+export function poolOptions(spec: PoolSpec, isolation: Isolation): PoolOptions {
+  return {
     isolation,
     ...(spec.maxTasksPerWorker !== undefined && { maxTasksPerWorker: spec.maxTasksPerWorker }),
     ...(spec.maxQueue !== undefined && { maxQueue: spec.maxQueue }),
     ...(spec.idleTimeout !== undefined && { idleTimeout: spec.idleTimeout }),
-  });
-  const watch = new Watch(pool, spec.maxQueue);
+  };
+}
+
+/**
+ * Runs `script` on a fresh pool in `isolation`; throws an InvariantViolation if one broke.
+ * `makePool` makes the pool (a cluster's, say) of `poolOptions` and `spec.size` workers.
+ */
+export async function runScript(
+  script: Script,
+  isolation: Isolation,
+  limits: Limits,
+  makePool: (spec: PoolSpec) => Pool = (spec) =>
+    new Pool({ size: spec.size, ...poolOptions(spec, isolation) }),
+) {
+  const { pool: spec } = script;
+  const pool = makePool(spec);
+  const watch = new Watch(pool, spec.maxQueue, limits.idleBreachMs);
   const runs: CallRun[] = [];
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const terminations: Promise<void>[] = [];

@@ -32,7 +32,16 @@ export class Watch {
   #waitingWhileIdle = 0;
   readonly #idleWatch = setInterval(() => this.#checkNoWaitWhileIdle(), IDLE_SAMPLE_MS);
 
-  constructor(readonly pool: Pool, readonly maxQueue: number | undefined) {
+  /**
+   * @param idleBreachMs How long a task may wait while a worker is idle before it is a
+   * breach: a moment for a local pool; for a cluster, the time a host takes to start a
+   * worker for a new client and say the task started.
+   */
+  constructor(
+    readonly pool: Pool,
+    readonly maxQueue: number | undefined,
+    readonly idleBreachMs = IDLE_SAMPLE_MS * IDLE_SAMPLES_FOR_BREACH,
+  ) {
     const signal = this.#listeners.signal;
     pool.addEventListener("taskqueued", (e) => {
       const { taskId } = e.detail;
@@ -127,7 +136,7 @@ export class Watch {
       this.#waitingWhileIdle = 0;
       return;
     }
-    if (++this.#waitingWhileIdle === IDLE_SAMPLES_FOR_BREACH) {
+    if (++this.#waitingWhileIdle === Math.ceil(this.idleBreachMs / IDLE_SAMPLE_MS)) {
       this.violate("no task waits while a worker is idle", this.summary());
     }
   }

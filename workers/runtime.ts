@@ -356,7 +356,7 @@ export function createRuntime(port: RuntimePort): {
       port.post(
         running === null
           ? { type: "crash", thrown: toThrownData(reason), idle: true }
-          : { type: "crash", thrown: toThrownData(reason) },
+          : { type: "crash", thrown: toThrownData(reason), running: running.id },
       );
     } finally {
       port.close();

@@ -14,18 +14,23 @@ import type { Executor, ExecutorContext, WorkerStatsSnapshot } from "../core/exe
 import type { PoolClosedError } from "../core/errors.ts";
 import { QueueRoom } from "../core/queue_room.ts";
 import { emitTaskEnd, taskQueuedDetail } from "../core/events.ts";
-import { Lane, type PendingTask, type TaskSpec } from "../core/scheduler.ts";
+import {
+  type Lane,
+  Lanes,
+  type PendingTask,
+  pendingTask,
+  type TaskSpec,
+} from "../core/scheduler.ts";
 import { wallClock } from "../core/stats.ts";
 import { TaskEnds } from "../core/task_ends.ts";
 import { taskName } from "../core/task.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
-import { binaryBytes } from "../wire/_payload.ts";
 import type { ClusterConnection } from "./connection.ts";
 import { remoteErrorToCaller } from "./remote_error.ts";
 import { type HostRecord, HostRoster, type HostRow } from "./roster.ts";
 import { ResultReader } from "./result_reader.ts";
 import { type Published, takeBatch, TaskSender } from "./task_messages.ts";
-import { type CancelNotice, encode, type ResultBatch } from "./wire.ts";
+import { type CancelNotice, encode, type ResultBatch, type ResultEntry } from "./wire.ts";
 
 /** Messages published ahead per known worker (the stream holds them, no host does). */
 const AHEAD_PER_WORKER = 4;
@@ -51,8 +56,7 @@ export class ClusterExecutor implements Executor {
   readonly #context: ExecutorContext;
   readonly #link: ClusterLink;
   readonly #client: string;
-  readonly #lanes = new Map<string, Lane>();
-  readonly #laneList: Lane[] = [];
+  readonly #lanes = new Lanes();
   readonly #inFlight = new Map<number, InFlight>();
   readonly #ends: TaskEnds;
   readonly #roster: HostRoster;
@@ -135,33 +139,12 @@ export class ClusterExecutor implements Executor {
   }
 
   lane(key: string, permissions: CanonicalPermissions | undefined): Lane {
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = new Lane(key, permissions);
-      this.#lanes.set(key, lane);
-      this.#laneList.push(lane);
-    }
-    return lane;
+    return this.#lanes.get(key, permissions);
   }
 
   newTask(spec: TaskSpec): PendingTask {
-    return {
-      id: this.#nextTaskId++,
-      job: spec.job,
-      index: spec.index,
-      definition: spec.definition,
-      mode: spec.mode,
-      args: spec.args,
-      transfer: undefined,
-      items: spec.items,
-      lane: spec.lane,
-      queuedAt: wallClock(),
-      state: "queued",
-      worker: null,
-      peakMs: 0,
-      startedAt: 0,
-      bytes: binaryBytes(spec.args),
-    };
+    // Transferables cannot cross machines: the arguments are copied as they travel.
+    return pendingTask(this.#nextTaskId++, { ...spec, transfer: undefined }, wallClock());
   }
 
   enqueue(task: PendingTask): void {
@@ -232,7 +215,7 @@ export class ClusterExecutor implements Executor {
 
   stop(reason: PoolClosedError): void {
     this.#stopped = true;
-    for (const lane of this.#laneList) {
+    for (const lane of this.#lanes.list) {
       for (const task of lane.queue) {
         if (task.state === "queued") this.#ends.dropQueued(task, reason);
       }
@@ -252,7 +235,7 @@ export class ClusterExecutor implements Executor {
    */
   abandon(error: PoolClosedError): Promise<void> {
     const tasks: PendingTask[] = [];
-    for (const lane of this.#laneList) {
+    for (const lane of this.#lanes.list) {
       for (const task of lane.queue) if (task.state === "queued") tasks.push(task);
     }
     for (const flight of this.#inFlight.values()) tasks.push(flight.task);
@@ -290,10 +273,10 @@ export class ClusterExecutor implements Executor {
     const budget = this.#link.connection.maxPayload / 2;
     let idle = 0;
     while (!this.#stopped && this.#waiting > 0 && this.#openMessages < window) {
-      const lane = this.#laneList[this.#nextLane++ % this.#laneList.length]!;
+      const lane = this.#lanes.list[this.#nextLane++ % this.#lanes.list.length]!;
       const batch = takeBatch(lane, this.#context.estimates, budget);
       if (batch.length === 0) {
-        if (++idle >= this.#laneList.length) break;
+        if (++idle >= this.#lanes.list.length) break;
         continue;
       }
       idle = 0;
@@ -323,57 +306,75 @@ export class ClusterExecutor implements Executor {
     }
   }
 
+  /**
+   * A host's word on some tasks. Its outcomes are settled before its starts, and those of
+   * tasks known to run before the others: a host's entries may come in any order within
+   * one message (its calls settle in their own time), and a start read before the outcome
+   * that freed its worker would show more tasks running there than it has workers.
+   */
   #onResults(batch: ResultBatch): void {
     const now = wallClock();
+    const later: ResultEntry[] = [];
     for (const entry of batch.entries) {
       const flight = this.#inFlight.get(entry.id);
       if (flight === undefined) continue; // settled already: a redelivery's repeat
-      const task = flight.task;
-      if (flight.row === null || flight.row.host.name !== batch.host) {
-        this.#started(flight, batch.host, entry.started, now);
+      if ("runMs" in entry && flight.row?.host.name === batch.host) this.#finish(flight, entry);
+      else later.push(entry);
+    }
+    for (const entry of later) {
+      const flight = this.#inFlight.get(entry.id);
+      if (flight !== undefined && "runMs" in entry) {
+        this.#started(flight, batch, entry.started, now);
+        this.#finish(flight, entry);
       }
-      if (!("runMs" in entry)) continue;
-      const ok = !("error" in entry);
-      this.#forget(flight);
-      task.state = "done";
-      this.#context.estimates.observe(task.definition.fnId, entry.runMs, task.items);
-      this.#context.recorder.record(
-        ok,
-        Math.max(0, entry.started - task.queuedAt),
-        entry.runMs,
-        task.items,
-      );
-      this.#roster.finished(flight.row, task, ok, entry.runMs);
-      const workerId = flight.row?.id ?? -1;
-      if (ok) {
-        emitTaskEnd(
-          this.#context.events,
-          task,
-          workerId,
-          true,
-          undefined,
-          entry.runMs,
-          entry.started,
-        );
-        task.job.complete(task, entry.value);
-      } else {
-        const error = remoteErrorToCaller(entry.error);
-        emitTaskEnd(this.#context.events, task, workerId, false, error, entry.runMs, entry.started);
-        task.job.fail(task, error);
+    }
+    for (const entry of later) {
+      const flight = this.#inFlight.get(entry.id);
+      if (flight !== undefined && !("runMs" in entry) && flight.row?.host.name !== batch.host) {
+        this.#started(flight, batch, entry.started, now);
       }
     }
     this.#room.wakeIfRoom();
     this.#schedulePublish();
   }
 
-  #started(flight: InFlight, host: string, started: number, now: number): void {
+  #finish(flight: InFlight, entry: Extract<ResultEntry, { runMs: number }>): void {
     const task = flight.task;
-    if (flight.row === null) {
+    const ok = !("error" in entry);
+    const row = flight.row;
+    this.#forget(flight);
+    task.state = "done";
+    this.#context.estimates.observe(task.definition.fnId, entry.runMs, task.items);
+    this.#context.recorder.record(
+      ok,
+      Math.max(0, entry.started - task.queuedAt),
+      entry.runMs,
+      task.items,
+    );
+    this.#roster.finished(row, task, ok, entry.runMs);
+    const workerId = row?.id ?? -1;
+    const events = this.#context.events;
+    if (ok) {
+      emitTaskEnd(events, task, workerId, true, undefined, entry.runMs, entry.started);
+      task.job.complete(task, entry.value);
+    } else {
+      const error = remoteErrorToCaller(entry.error);
+      emitTaskEnd(events, task, workerId, false, error, entry.runMs, entry.started);
+      task.job.fail(task, error);
+    }
+  }
+
+  #started(flight: InFlight, from: ResultBatch, started: number, now: number): void {
+    const task = flight.task;
+    const wasRunning = flight.row !== null;
+    if (flight.row?.task === task) flight.row.task = null;
+    task.startedAt = started > 0 ? started : now;
+    // Placed first: placing may make the host known, and its listeners see stats().
+    flight.row = this.#roster.place(task, from, now);
+    if (!wasRunning) {
       this.#published--;
       this.#running++;
-    } else if (flight.row.task === task) flight.row.task = null;
-    task.startedAt = started > 0 ? started : now;
-    flight.row = this.#roster.place(task, host, now);
+    }
     if (this.#context.events.listening.taskstart) {
       this.#context.events.emit("taskstart", {
         taskId: task.id,

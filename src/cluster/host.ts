@@ -227,7 +227,12 @@ class Host extends EventTarget implements WorkerHost {
     this.#connection = connection;
     this.#consumer = consumer;
     this.#policy = policy;
-    this.#publisher = new ResultPublisher(connection, policy.name);
+    this.#publisher = new ResultPublisher(
+      connection,
+      policy.name,
+      policy.size,
+      policy.isolation,
+    );
     this.#tasks = new HostTasks(policy, this.#publisher);
     this.#liveness = new ClientLiveness(connection);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);

@@ -32,6 +32,16 @@ export interface HostPolicy {
 /** A client's pool is let go after this long without tasks. */
 const POOL_IDLE_MS = 60_000;
 
+/** A client's task on a local pool. */
+interface LocalTask {
+  readonly client: string;
+  readonly id: number;
+  /** When it started on its worker (0 until then). */
+  started: number;
+  runMs: number;
+  readonly storing: Promise<void>[];
+}
+
 interface ClientPool {
   readonly pool: Pool;
   lastUsed: number;
@@ -49,6 +59,8 @@ export class HostTasks {
   /** Ids each client cancelled (kept until the client is forgotten). */
   readonly #cancelled = new Map<string, Set<number>>();
   #busy = 0;
+  /** The task being handed to a local pool now. */
+  #submitting: LocalTask | null = null;
   #completed = 0;
   #failed = 0;
 
@@ -131,11 +143,6 @@ export class HostTasks {
     const refusal = this.#refusal(batch);
     const storing: Promise<void>[] = [];
     const running: Promise<void>[] = [];
-    const started = Date.now();
-    if (tasks.length === 1) {
-      // A task that may be long: its client learns at once that it runs.
-      storing.push(this.#publisher.add(client, { id: tasks[0]!.id, started }));
-    }
     for (const task of tasks) {
       const name = taskName(definitionOf(batch, task));
       const refused = refusal ?? this.#refusalOf(batch, task, name);
@@ -143,13 +150,13 @@ export class HostTasks {
         this.#failed++;
         storing.push(this.#publisher.add(client, {
           id: task.id,
-          started,
+          started: Date.now(),
           runMs: 0,
           error: toRemoteError(refused),
         }));
         continue;
       }
-      running.push(this.#runOne(batch, task, refusal === null ? started : 0, storing));
+      running.push(this.#runOne(batch, task, storing));
     }
     const ran = Promise.all(running).then(() => {});
     return { ran, stored: ran.then(() => Promise.all(storing)).then(() => {}) };
@@ -172,43 +179,40 @@ export class HostTasks {
     }
   }
 
-  async #runOne(
-    batch: TaskBatch,
-    task: RemoteTask,
-    started: number,
-    storing: Promise<void>[],
-  ): Promise<void> {
+  async #runOne(batch: TaskBatch, task: RemoteTask, storing: Promise<void>[]): Promise<void> {
     const client = batch.client;
     const controller = new AbortController();
     let running = this.#running.get(client);
     if (!running) this.#running.set(client, running = new Map());
     running.set(task.id, controller);
-    this.#busy++;
-    const begin = performance.now();
-    const start = started || Date.now();
+    const local: LocalTask = { client, id: task.id, started: 0, runMs: 0, storing };
     let entry: ResultEntry | null;
     try {
-      const value = await this.#call(batch, task, controller.signal);
-      entry = { id: task.id, started: start, runMs: performance.now() - begin, value };
+      const value = await this.#call(batch, task, controller.signal, local);
+      entry = { id: task.id, started: local.started, runMs: local.runMs, value };
       this.#completed++;
     } catch (error) {
       entry = controller.signal.aborted
         ? null // its client settled it already
         : {
           id: task.id,
-          started: start,
-          runMs: performance.now() - begin,
+          started: local.started || Date.now(),
+          runMs: local.runMs,
           error: toRemoteError(error),
         };
       if (entry) this.#failed++;
     } finally {
-      this.#busy--;
       running.delete(task.id);
     }
     if (entry) storing.push(this.#publisher.add(client, entry));
   }
 
-  #call(batch: TaskBatch, task: RemoteTask, signal: AbortSignal): Promise<unknown> {
+  #call(
+    batch: TaskBatch,
+    task: RemoteTask,
+    signal: AbortSignal,
+    local: LocalTask,
+  ): Promise<unknown> {
     const pool = this.#pool(batch);
     const fn = this.#resolve(batch.client, definitionOf(batch, task));
     const permissions = withinCeiling(batch.permissions, this.#policy.ceiling, "");
@@ -219,17 +223,51 @@ export class HostTasks {
         : { permissions }),
     };
     const items = task.args as unknown[];
-    switch (task.mode) {
-      case "apply":
-        return pool.apply(fn, items, options);
-      case "map":
-        return pool.map(fn, items, { ...options, chunksize: Math.max(1, items.length) });
-      case "starmap":
-        return pool.starmap(fn, items as unknown[][], {
-          ...options,
-          chunksize: Math.max(1, items.length),
-        });
+    // The local pool's taskqueued, dispatched within the call, names its task (see #watch).
+    this.#submitting = local;
+    try {
+      switch (task.mode) {
+        case "apply":
+          return pool.apply(fn, items, options);
+        case "map":
+          return pool.map(fn, items, { ...options, chunksize: Math.max(1, items.length) });
+        case "starmap":
+          return pool.starmap(fn, items as unknown[][], {
+            ...options,
+            chunksize: Math.max(1, items.length),
+          });
+      }
+    } finally {
+      this.#submitting = null;
     }
+  }
+
+  /**
+   * Follows a local pool's tasks: when one really starts, its client hears of it (so its
+   * stats show it running, not waiting), and its run time is the worker's own.
+   */
+  #watch(pool: Pool): Pool {
+    const tasks = new Map<number, LocalTask>();
+    pool.addEventListener("taskqueued", (event) => {
+      if (this.#submitting) tasks.set(event.detail.taskId, this.#submitting);
+    });
+    pool.addEventListener("taskstart", (event) => {
+      const local = tasks.get(event.detail.taskId);
+      if (!local) return;
+      local.started = event.detail.time;
+      this.#busy++;
+      local.storing.push(
+        this.#publisher.add(local.client, { id: local.id, started: local.started }),
+      );
+    });
+    pool.addEventListener("taskend", (event) => {
+      const local = tasks.get(event.detail.taskId);
+      if (!local) return;
+      tasks.delete(event.detail.taskId);
+      if (local.started > 0) this.#busy--;
+      local.runMs = event.detail.runMs;
+    });
+    return pool;
   }
 
   /** The task for a client's function, made once (a module reference costs a URL parse). */
@@ -257,20 +295,22 @@ export class HostTasks {
   #newPool(client: string, profile: WorkerProfile): Pool {
     const policy = this.#policy;
     const isolation = policy.isolation === "process" ? "process" : profile.isolation;
-    return new Pool({
-      name: `${policy.name}/${client}`,
-      size: policy.size,
-      isolation,
-      maxTasksPerWorker: profile.maxTasksPerWorker,
-      idleTimeout: POOL_IDLE_MS,
-      ...(policy.ceiling === "inherit" ? {} : { permissions: toPermissions(policy.ceiling) }),
-      ...(profile.initializer
-        ? { initializer: resolveTask(profile.initializer), initArgs: [...profile.initArgs] }
-        : {}),
-      ...(profile.memoryLimitMb !== undefined && isolation === "process"
-        ? { memoryLimitMb: profile.memoryLimitMb }
-        : {}),
-    });
+    return this.#watch(
+      new Pool({
+        name: `${policy.name}/${client}`,
+        size: policy.size,
+        isolation,
+        maxTasksPerWorker: profile.maxTasksPerWorker,
+        idleTimeout: POOL_IDLE_MS,
+        ...(policy.ceiling === "inherit" ? {} : { permissions: toPermissions(policy.ceiling) }),
+        ...(profile.initializer
+          ? { initializer: resolveTask(profile.initializer), initArgs: [...profile.initArgs] }
+          : {}),
+        ...(profile.memoryLimitMb !== undefined && isolation === "process"
+          ? { memoryLimitMb: profile.memoryLimitMb }
+          : {}),
+      }),
+    );
   }
 
   /** Why no task of the batch may run here (its initializer), or null. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { Isolation } from "../core/events.ts";
 import type { ClusterConnection } from "./connection.ts";
 import { encode, type ResultEntry } from "./wire.ts";
 
@@ -16,28 +17,42 @@ const GATHER_MS = 1;
 interface Pending {
   entries: ResultEntry[];
   done: (() => void)[];
+  /** Where each start entry is, by task id: its outcome, gathered as well, takes its place. */
+  starts: Map<number, number>;
 }
 
 /** See the module docs. */
 export class ResultPublisher {
   readonly #connection: ClusterConnection;
-  readonly #host: string;
+  readonly #host: {
+    readonly host: string;
+    readonly workers: number;
+    readonly isolation: Isolation;
+  };
   readonly #pending = new Map<string, Pending>();
   #timer: ReturnType<typeof setTimeout> | null = null;
   #closed = false;
   #inFlight = 0;
   #idle: (() => void) | null = null;
 
-  constructor(connection: ClusterConnection, host: string) {
+  constructor(connection: ClusterConnection, host: string, workers: number, isolation: Isolation) {
     this.#connection = connection;
-    this.#host = host;
+    this.#host = { host, workers, isolation };
   }
 
   /** Queues an outcome; resolves once the server stored it. */
   add(client: string, entry: ResultEntry): Promise<void> {
     let pending = this.#pending.get(client);
-    if (!pending) this.#pending.set(client, pending = { entries: [], done: [] });
-    pending.entries.push(entry);
+    if (!pending) this.#pending.set(client, pending = { entries: [], done: [], starts: new Map() });
+    const start = pending.starts.get(entry.id);
+    if (start === undefined) {
+      if (!("runMs" in entry)) pending.starts.set(entry.id, pending.entries.length);
+      pending.entries.push(entry);
+    } else {
+      // A tiny task started and ended within one gathering: one entry says both.
+      if ("runMs" in entry) pending.entries[start] = entry;
+      pending.starts.delete(entry.id);
+    }
     const stored = new Promise<void>((resolve) => pending.done.push(resolve));
     this.#timer ??= setTimeout(() => this.flush(), GATHER_MS);
     return stored;
@@ -50,7 +65,13 @@ export class ResultPublisher {
     const pending = [...this.#pending];
     this.#pending.clear();
     for (const [client, { entries, done }] of pending) {
-      const messages = this.#split(entries);
+      // Outcomes first: a task that started as another ended (on the same worker) must not
+      // look, to its client, as if it ran beside it.
+      const ordered: ResultEntry[] = entries.filter((entry) => "runMs" in entry);
+      if (ordered.length < entries.length) {
+        for (const entry of entries) if (!("runMs" in entry)) ordered.push(entry);
+      }
+      const messages = this.#split(ordered);
       let left = messages.length;
       for (const data of messages) {
         this.#publish(client, data, 0, () => {
@@ -77,7 +98,7 @@ export class ResultPublisher {
   /** The entries as messages under the server's limit; one entry too big becomes an error. */
   #split(entries: ResultEntry[]): Uint8Array[] {
     const limit = this.#connection.maxPayload - 1024;
-    const data = encode({ host: this.#host, entries });
+    const data = encode({ ...this.#host, entries });
     if (data.byteLength <= limit) return [data];
     if (entries.length > 1) {
       const half = Math.ceil(entries.length / 2);
@@ -85,14 +106,14 @@ export class ResultPublisher {
     }
     const entry = entries[0]!;
     return [encode({
-      host: this.#host,
+      ...this.#host,
       entries: [{
         id: entry.id,
         started: entry.started,
         runMs: "runMs" in entry ? entry.runMs : 0,
         error: {
           name: "RangeError",
-          message: `Cannot return the result of the task from host ${this.#host} as it ` +
+          message: `Cannot return the result of the task from host ${this.#host.host} as it ` +
             `takes ${data.byteLength} bytes and the NATS server's message limit ` +
             `(max_payload) is ${this.#connection.maxPayload}: return smaller pieces, or ` +
             `raise max_payload`,

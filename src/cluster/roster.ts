@@ -110,13 +110,13 @@ export class HostRoster {
     }
   }
 
-  /** A row of `hostName` for a task that started there: a free one, else the first. */
-  place(task: PendingTask, hostName: string, now: number): HostRow | null {
-    const host = this.#hosts.get(hostName) ?? this.#join(
-      { host: hostName, state: "joined", workers: 1, busy: 1, isolation: "worker" },
-      now,
-      undefined,
-    );
+  /** A row of the host `from` for a task that started there: a free one, else the first. */
+  place(task: PendingTask, from: Omit<Heartbeat, "state" | "busy">, now: number): HostRow | null {
+    let host = this.#hosts.get(from.host);
+    // Heard of here first, or back after it was taken for gone: it is alive.
+    if (host?.state !== "joined") {
+      host = this.#join({ ...from, state: "joined", busy: 0 }, now, host);
+    }
     host.lastSeen = now;
     const row = host.rows.find((r) => r.task === null) ?? host.rows[0] ?? null;
     if (row) row.task = task;
@@ -218,16 +218,19 @@ export class HostRoster {
         completed: 0,
         failed: 0,
       });
-      if (this.#events.listening.workerspawn) {
+    }
+    // Known before anyone hears of its workers: a listener may look at stats() meanwhile.
+    this.#hosts.set(host.name, host);
+    if (this.#events.listening.workerspawn) {
+      for (const row of host.rows) {
         this.#events.emit("workerspawn", {
-          workerId: slot * ROW_IDS + i,
+          workerId: row.id,
           permissions: this.#permissionsKey,
           isolation: beat.isolation,
           time: now,
         });
       }
     }
-    this.#hosts.set(host.name, host);
     this.#listener.capacityChanged();
     return host;
   }

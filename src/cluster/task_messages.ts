@@ -98,6 +98,11 @@ export class TaskSender {
 
   /** Sends a lane's batch: in one message, or in halves when it is too big for one. */
   send(lane: Lane, batch: PendingTask[]): void {
+    // Failing one task may have ended others of its call meanwhile (the call failed).
+    if (batch.some((task) => task.state !== "queued")) {
+      batch = batch.filter((task) => task.state === "queued");
+      if (batch.length === 0) return;
+    }
     let data: Uint8Array;
     try {
       data = encode(this.#message(lane, batch));
@@ -105,6 +110,7 @@ export class TaskSender {
       // Find what cannot travel: each task alone, the others go on.
       const good: PendingTask[] = [];
       for (const task of batch) {
+        if (task.state !== "queued") continue; // its call failed with another of its tasks
         try {
           encode(task.args);
           good.push(task);
@@ -112,9 +118,11 @@ export class TaskSender {
           this.#hooks.failUnsendable(task, cause);
         }
       }
-      if (good.length === batch.length) {
+      if (good.length > 0 && good.length === batch.length) {
         // Every task alone travels, so the pool's own options do not (its initArgs).
-        for (const task of good) this.#hooks.failUnsendable(task, error);
+        for (const task of good) {
+          if (task.state === "queued") this.#hooks.failUnsendable(task, error);
+        }
       } else if (good.length > 0) this.send(lane, good);
       return;
     }

@@ -127,6 +127,9 @@ export type ResultEntry =
 export interface ResultBatch {
   /** The host's name. */
   readonly host: string;
+  /** Its workers and isolation, for a client that hears of it here first. */
+  readonly workers: number;
+  readonly isolation: Isolation;
   readonly entries: readonly ResultEntry[];
 }
 

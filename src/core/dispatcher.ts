@@ -15,7 +15,14 @@ import type { PoolClosedError } from "./errors.ts";
 import { type Isolation, taskQueuedDetail } from "./events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import type { FunctionDefinition } from "../wire/protocol.ts";
-import { Lane, type PendingTask, type RunTimeEstimates, type TaskSpec } from "./scheduler.ts";
+import {
+  type Lane,
+  Lanes,
+  type PendingTask,
+  pendingTask,
+  type RunTimeEstimates,
+  type TaskSpec,
+} from "./scheduler.ts";
 import { type StatsRecorder, wallClock, workerStatsList } from "./stats.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
@@ -25,7 +32,6 @@ import { SchedulingPolicy } from "./policy.ts";
 import { freeWorkerSlots, QueueRoom } from "./queue_room.ts";
 import { markStarted, ResultReader } from "./result_reader.ts";
 import type { EventSink, Executor, WorkerStatsSnapshot } from "./executor.ts";
-import { binaryBytes } from "../wire/_payload.ts";
 
 /** Tasks queued in one synchronous run after which they are sent without waiting for it to end. */
 const EAGER_DISPATCH = 64;
@@ -49,9 +55,7 @@ export interface DispatcherOptions {
 /** The local executor: lanes, this process's workers and the tasks between them. */
 export class Dispatcher implements Executor {
   readonly #config: DispatcherOptions;
-  readonly #lanes = new Map<string, Lane>();
-  /** The lanes again, as an array to walk without an iterator object. */
-  readonly #laneList: Lane[] = [];
+  readonly #lanes = new Lanes();
   /** The workers, started and retired. */
   readonly #life: WorkerLifecycle;
   /** Tasks cancelled, or failed before they were sent. */
@@ -103,7 +107,7 @@ export class Dispatcher implements Executor {
     this.#reader = new ResultReader(options, { life, room, dispatchIfQueued });
     this.#policy = new SchedulingPolicy({
       size: options.size,
-      lanes: this.#laneList,
+      lanes: this.#lanes.list,
       liveWorkers: () => life.liveWorkers,
       estimates: options.estimates,
       maxTasksPerWorker: options.maxTasksPerWorker,
@@ -143,13 +147,7 @@ export class Dispatcher implements Executor {
 
   /** The lane of a permission set, made on first use. */
   lane(key: string, permissions: CanonicalPermissions | undefined): Lane {
-    let lane = this.#lanes.get(key);
-    if (!lane) {
-      lane = new Lane(key, permissions);
-      this.#lanes.set(key, lane);
-      this.#laneList.push(lane);
-    }
-    return lane;
+    return this.#lanes.get(key, permissions);
   }
 
   /** Every worker as `stats()` shows it, and their busy time (ms) by id. */
@@ -174,7 +172,7 @@ export class Dispatcher implements Executor {
   stop(reason: PoolClosedError): void {
     this.#stopped = true;
     this.#life.stopIdleSweep();
-    for (const lane of this.#laneList) {
+    for (const lane of this.#lanes.list) {
       for (const task of lane.queue) {
         if (task.state === "queued") this.#ends.dropQueued(task, reason);
       }
@@ -188,23 +186,7 @@ export class Dispatcher implements Executor {
 
   /** A new task of `spec.job`, not queued yet. */
   newTask(spec: TaskSpec): PendingTask {
-    return {
-      id: this.#nextTaskId++,
-      job: spec.job,
-      index: spec.index,
-      definition: spec.definition,
-      mode: spec.mode,
-      args: spec.args,
-      transfer: spec.transfer,
-      items: spec.items,
-      lane: spec.lane,
-      queuedAt: this.#submitClock(),
-      state: "queued",
-      worker: null,
-      peakMs: 0,
-      startedAt: 0,
-      bytes: binaryBytes(spec.args),
-    };
+    return pendingTask(this.#nextTaskId++, spec, this.#submitClock());
   }
 
   /** Queues a task; it is sent at the end of this synchronous run, or sooner. */
@@ -253,8 +235,8 @@ export class Dispatcher implements Executor {
     if (this.#stopped) return;
     // Index loops here and below: this runs once per lone call, and an iterator object each
     // time is garbage the collector then has to sweep.
-    for (let l = 0; l < this.#laneList.length; l++) {
-      const lane = this.#laneList[l]!;
+    for (let l = 0; l < this.#lanes.list.length; l++) {
+      const lane = this.#lanes.list[l]!;
       if (lane.queued === 0) continue;
       this.#policy.ensureWorkers(lane);
       const workers = lane.workers;

@@ -68,7 +68,12 @@ export class ResultReader {
         this.#onResults(worker, message);
         return;
       case "crash":
-        this.#life.onWorkerDeath(worker, toCallerErrorOfCrash(message.thrown), message.idle);
+        this.#life.onWorkerDeath(
+          worker,
+          toCallerErrorOfCrash(message.thrown),
+          message.idle,
+          message.running,
+        );
         return;
       default:
         message satisfies never;

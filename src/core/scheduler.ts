@@ -9,6 +9,7 @@
  */
 
 import { Fifo } from "../util/_fifo.ts";
+import { binaryBytes } from "../wire/_payload.ts";
 import type { CanonicalPermissions, PermissionsKey } from "../permissions/descriptor.ts";
 import type { CallMode, FunctionDefinition } from "../wire/protocol.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
@@ -75,6 +76,45 @@ export class Lane {
     /** `undefined` for the pool's default set, which passes no permission option. */
     readonly permissions: CanonicalPermissions | undefined,
   ) {}
+}
+
+/** An executor's lanes: by key, and in the order they were made (walked on every dispatch). */
+export class Lanes {
+  readonly #byKey = new Map<string, Lane>();
+  /** An array, not the map's values: walked on every dispatch, allocating nothing. */
+  readonly list: Lane[] = [];
+
+  /** The lane of a permission set, made on first use. */
+  get(key: PermissionsKey, permissions: CanonicalPermissions | undefined): Lane {
+    let lane = this.#byKey.get(key);
+    if (!lane) {
+      lane = new Lane(key, permissions);
+      this.#byKey.set(key, lane);
+      this.list.push(lane);
+    }
+    return lane;
+  }
+}
+
+/** A new task of `spec`, not queued yet: the executor gives its id and when it was queued. */
+export function pendingTask(id: number, spec: TaskSpec, queuedAt: number): PendingTask {
+  return {
+    id,
+    job: spec.job,
+    index: spec.index,
+    definition: spec.definition,
+    mode: spec.mode,
+    args: spec.args,
+    transfer: spec.transfer,
+    items: spec.items,
+    lane: spec.lane,
+    queuedAt,
+    state: "queued",
+    worker: null,
+    peakMs: 0,
+    startedAt: 0,
+    bytes: binaryBytes(spec.args),
+  };
 }
 
 /**

@@ -130,7 +130,7 @@ export class WorkerLifecycle {
     if (requeue) this.#host.scheduleDispatch();
   }
 
-  onWorkerDeath(worker: WorkerHandle, error: unknown, idle = false): void {
+  onWorkerDeath(worker: WorkerHandle, error: unknown, idle = false, running?: number): void {
     if (worker.state === "exiting") return;
     if (worker.state === "starting") {
       this.#onFailedStart(worker, error);
@@ -144,7 +144,11 @@ export class WorkerLifecycle {
       this.#sparedOnce.add(head);
       head.startedAt = 0;
     }
-    const victim = spared ? undefined : worker.inflight.shift();
+    // The task it ran, when it says which: one cancelled meanwhile is gone from the list,
+    // and the next one (which never started) is not to blame.
+    const blamed = running === undefined || head?.id === running;
+    if (!blamed && head) head.startedAt = 0;
+    const victim = spared || !blamed ? undefined : worker.inflight.shift();
     this.retire(worker, "crashed", true, error);
     if (victim && victim.state === "sent") {
       victim.state = "done";

@@ -111,7 +111,17 @@ export type FromWorker =
    * The worker is about to die on its own; `thrown` says why. `idle`: no task was running
    * (a timer left behind threw between tasks), so the tasks it holds never started.
    */
-  | { readonly type: "crash"; readonly thrown: ThrownData; readonly idle?: true };
+  | {
+    readonly type: "crash";
+    readonly thrown: ThrownData;
+    /** No task was running: those it holds never started. */
+    readonly idle?: true;
+    /**
+     * The id of the task that was running: the one to fail (the pool may have cancelled it
+     * already, and then none of those it still holds is to blame).
+     */
+    readonly running?: number;
+  };
 
 /** Whether a message to a worker is a {@link LoneTask} (every other one is an object). */
 export function isLoneTask(message: ToWorker): message is LoneTask {
