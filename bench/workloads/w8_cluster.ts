@@ -19,7 +19,11 @@ import { checkIdentity, poolStep, taskRefs, type Tasks } from "../steps.ts";
 const BENCH_MODULES = new URL("../", import.meta.url).href;
 /** Short, so that a killed host's task goes to the other host soon. */
 const ACK_WAIT_MS = 2_000;
-const HOST_ARGS = ["-j", "1", "--modules", BENCH_MODULES, "--ack-wait", `${ACK_WAIT_MS}`];
+/** As the fault tests start hosts: the `--allow-all` ceiling lets any task's permission set run. */
+const HOST_ARGS = [
+  ["-j", "1", "--modules", BENCH_MODULES],
+  ["--ack-wait", `${ACK_WAIT_MS}`, "--allow-all"],
+].flat();
 /** The share of the map done when host a is killed. */
 const KILL_AT = 0.25;
 const HOLD_MS = 20;
@@ -172,7 +176,7 @@ function openCluster(env: Env) {
         rig = await ClusterRig.start(server, env.seed, {
           cluster: "w8",
           slots: ["a", "b"],
-          hostArgs: [...HOST_ARGS, "--allow-all"],
+          hostArgs: HOST_ARGS,
         });
         // Each path once: the first call of a function travels alone until its run time is known.
         const pool = rig.pool;
