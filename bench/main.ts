@@ -4,7 +4,7 @@
  * each pool row's cost as a multiple of its floor's (the median of same-run ratios).
  *
  * ```sh
- * deno task bench                      # 1 warm-up + 5 timed runs of W1–W6
+ * deno task bench                      # 1 warm-up + 5 timed runs of W1–W8
  * deno task bench --quick              # 1 run at reduced sizes (a smoke test, not figures)
  * deno task bench --only W1,W3 --json bench.json
  * ```
@@ -29,8 +29,9 @@ import { w4 } from "./workloads/w4_startup.ts";
 import { w5 } from "./workloads/w5_memory.ts";
 import { w6 } from "./workloads/w6_transfer.ts";
 import { w7 } from "./workloads/w7_mixed.ts";
+import { w8 } from "./workloads/w8_cluster.ts";
 
-const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6, w7];
+const WORKLOADS: readonly Workload[] = [w1, w2, w3, w4, w5, w6, w7, w8];
 
 const HELP = `deno task bench [--quick] [--only W1,W3] [--runs N] [--json FILE]
 

@@ -53,3 +53,12 @@ export function hold(ms: number): number | Promise<number> {
   }
   return new Promise((resolve) => setTimeout(() => resolve(performance.now() - start), -ms));
 }
+
+/**
+ * Blocks its worker for `ms` milliseconds, then returns `x`: a task of known length whose
+ * result still says which task it was (W8 checks every result of a map a host died in).
+ */
+export function echoAfter(x: number, ms: number): number {
+  sleepSync(ms);
+  return x;
+}
