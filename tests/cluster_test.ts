@@ -117,6 +117,12 @@ natsTest("cluster: arguments and results keep structured-clone fidelity", async 
     missing: undefined,
     nested: [undefined, null, NaN],
   };
+  // A map's numbers travel packed: -0, NaN, fractions and big integers come back as they were.
+  const numbers = Array.from({ length: 40 }, (_, i) => [-0, NaN, 1.5, 2 ** 53, -i][i % 5]!);
+  const same = await pool.map((x: number) => x, numbers);
+  assert.ok(same.every((x, i) => Object.is(x, numbers[i])), String(same));
+  const mixed = [...numbers, "text", 1n];
+  assert.deepEqual(await pool.map((x: unknown) => x, mixed), mixed);
   const back = await pool.apply((v: unknown) => v, [value]);
   assert.deepEqual(back, value);
   assert.ok((back as typeof value).date instanceof Date);

@@ -30,7 +30,14 @@ import { remoteErrorToCaller } from "./remote_error.ts";
 import { type HostRecord, HostRoster, type HostRow } from "./roster.ts";
 import { ResultReader } from "./result_reader.ts";
 import { type Published, takeBatch, TaskSender } from "./task_messages.ts";
-import { type CancelNotice, encode, type ResultBatch, type ResultEntry } from "./wire.ts";
+import {
+  type CancelNotice,
+  encode,
+  type Packed,
+  type ResultBatch,
+  type ResultEntry,
+  unpackNumbers,
+} from "./wire.ts";
 
 /** Messages published ahead per known worker (the stream holds them, no host does). */
 const AHEAD_PER_WORKER = 4;
@@ -110,11 +117,6 @@ export class ClusterExecutor implements Executor {
     });
   }
 
-  /** The client id its subjects carry. */
-  get client(): string {
-    return this.#client;
-  }
-
   /** The joined hosts' workers; 1 while none is known, so calls still chunk sensibly. */
   get size(): number {
     return Math.max(1, this.#roster.workers);
@@ -166,17 +168,9 @@ export class ClusterExecutor implements Executor {
         task.state = "done";
         this.#context.recorder.cancelled += task.items;
         const now = wallClock();
-        const started = task.startedAt > 0;
-        emitTaskEnd(
-          this.#context.events,
-          task,
-          flight?.row?.id ?? -1,
-          false,
-          reason,
-          started ? now - task.startedAt : 0,
-          started ? task.startedAt : now,
-          true,
-        );
+        const start = task.startedAt > 0 ? task.startedAt : now;
+        const worker = flight?.row?.id ?? -1;
+        emitTaskEnd(this.#context.events, task, worker, false, reason, now - start, start, true);
         if (flight) {
           this.#forget(flight);
           flight.message.cancelled++;
@@ -356,7 +350,10 @@ export class ClusterExecutor implements Executor {
     const events = this.#context.events;
     if (ok) {
       emitTaskEnd(events, task, workerId, true, undefined, entry.runMs, entry.started);
-      task.job.complete(task, entry.value);
+      task.job.complete(
+        task,
+        task.mode === "apply" ? entry.value : unpackNumbers(entry.value as unknown[] | Packed),
+      );
     } else {
       const error = remoteErrorToCaller(entry.error);
       emitTaskEnd(events, task, workerId, false, error, entry.runMs, entry.started);

@@ -17,7 +17,14 @@ import type { FunctionDefinition } from "../wire/protocol.ts";
 import { withinCeiling } from "./ceiling.ts";
 import { toRemoteError } from "./remote_error.ts";
 import type { ResultPublisher } from "./result_publisher.ts";
-import type { RemoteTask, ResultEntry, TaskBatch, WorkerProfile } from "./wire.ts";
+import {
+  packNumbers,
+  type RemoteTask,
+  type ResultEntry,
+  type TaskBatch,
+  unpackNumbers,
+  type WorkerProfile,
+} from "./wire.ts";
 
 /** What a host allows, checked. */
 export interface HostPolicy {
@@ -189,7 +196,12 @@ export class HostTasks {
     let entry: ResultEntry | null;
     try {
       const value = await this.#call(batch, task, controller.signal, local);
-      entry = { id: task.id, started: local.started, runMs: local.runMs, value };
+      entry = {
+        id: task.id,
+        started: local.started,
+        runMs: local.runMs,
+        value: task.mode === "apply" ? value : packNumbers(value as unknown[]),
+      };
       this.#completed++;
     } catch (error) {
       entry = controller.signal.aborted
@@ -222,7 +234,7 @@ export class HostTasks {
         ? {}
         : { permissions }),
     };
-    const items = task.args as unknown[];
+    const items = unpackNumbers(task.args);
     // The local pool's taskqueued, dispatched within the call, names its task (see #watch).
     this.#submitting = local;
     try {

@@ -14,7 +14,7 @@ import type { Lane, PendingTask, RunTimeEstimates } from "../core/scheduler.ts";
 import { taskName } from "../core/task.ts";
 import type { FunctionDefinition } from "../wire/protocol.ts";
 import type { ClusterConnection } from "./connection.ts";
-import { encode, type TaskBatch, TASKS_HEADER } from "./wire.ts";
+import { encode, packNumbers, type TaskBatch, TASKS_HEADER } from "./wire.ts";
 
 /** A message carries tasks that all could not last longer than this, by their estimates. */
 const MESSAGE_TARGET_MS = 20;
@@ -182,7 +182,7 @@ export class TaskSender {
         id: task.id,
         fnId: task.definition.fnId,
         mode: task.mode,
-        args: task.args,
+        args: task.mode === "map" ? packNumbers(task.args) : task.args,
       })),
     };
   }

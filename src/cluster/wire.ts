@@ -83,7 +83,8 @@ export interface RemoteTask {
   readonly id: number;
   readonly fnId: number;
   readonly mode: CallMode;
-  readonly args: readonly unknown[];
+  /** A call's arguments; a map chunk's items, packed when they are numbers. */
+  readonly args: readonly unknown[] | Packed;
 }
 
 /** One message of the tasks stream: tasks of one client and one permission set. */
@@ -114,6 +115,7 @@ export type ResultEntry =
     readonly id: number;
     readonly started: number;
     readonly runMs: number;
+    /** The result; a map chunk's results, packed when they are numbers. */
     readonly value: unknown;
   }
   | {
@@ -152,6 +154,33 @@ export interface CancelNotice {
 
 /** The header of a task message of many tasks: its value is "many". */
 export const TASKS_HEADER = "Seedpool-Tasks";
+
+/** Arrays of numbers at least this long travel as a `Float64Array` (see {@link packNumbers}). */
+const PACK_MIN = 16;
+
+/**
+ * A map chunk's items or results as they travel: an array of numbers only becomes a
+ * `Float64Array` in a {@link Packed} box (V8 serializes those as bytes, where a number array
+ * costs it a value at a time: the cluster's map spent a third of its time there), anything
+ * else stays as it is. Only arrays the pool made (chunks of an input, a worker's results)
+ * are packed, so nothing else they could carry is lost.
+ */
+export function packNumbers(values: readonly unknown[]): readonly unknown[] | Packed {
+  const length = values.length;
+  if (length < PACK_MIN) return values;
+  for (let i = 0; i < length; i++) if (typeof values[i] !== "number") return values;
+  return { packed: Float64Array.from(values as number[]) };
+}
+
+/** Numbers packed by {@link packNumbers}. */
+export interface Packed {
+  readonly packed: Float64Array;
+}
+
+/** The array that {@link packNumbers} packed, or `values` itself. */
+export function unpackNumbers(values: readonly unknown[] | Packed): unknown[] {
+  return Array.isArray(values) ? values : Array.from((values as Packed).packed);
+}
 
 /** Serializes a message; throws what V8 throws for what cannot be cloned. */
 export function encode(message: unknown): Uint8Array {
