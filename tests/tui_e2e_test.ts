@@ -5,65 +5,7 @@
 
 import assert from "node:assert/strict";
 import { eventually } from "./_monitor_helpers.ts";
-
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-const TMUX = ["/usr/bin/tmux", "/usr/local/bin/tmux"].find((path) => {
-  try {
-    return Deno.statSync(path).isFile;
-  } catch {
-    return false;
-  }
-});
-const SESSION = "tui";
-
-/** A tmux server of its own (a private socket), so no one else's sessions are touched. */
-class Terminal implements AsyncDisposable {
-  readonly socket = `seed-tui-e2e-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-
-  async run(...args: string[]): Promise<string> {
-    const output = await new Deno.Command(TMUX!, {
-      args: ["-L", this.socket, "-f", "/dev/null", ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    if (!output.success) {
-      throw new Error(`tmux ${args[0]} failed: ${new TextDecoder().decode(output.stderr)}`);
-    }
-    return new TextDecoder().decode(output.stdout);
-  }
-
-  /** Starts `command` in an 80×24 terminal; the pane stays readable after it exits. */
-  async start(command: string): Promise<void> {
-    await this.run(
-      "new-session",
-      "-d",
-      "-s",
-      SESSION,
-      "-x",
-      "80",
-      "-y",
-      "24",
-      "-c",
-      ROOT,
-      command,
-      ";",
-      "set-option",
-      "-t",
-      SESSION,
-      "remain-on-exit",
-      "on",
-    );
-  }
-
-  capture(): Promise<string> {
-    return this.run("capture-pane", "-p", "-t", SESSION);
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.run("kill-server").catch(() => {});
-  }
-}
+import { ROOT, SESSION, Terminal, TMUX } from "./_tmux.ts";
 
 /** The dashboard's frame once it shows two worker rows, throughput and an error. */
 function dashboardShown(text: string): string | false {
