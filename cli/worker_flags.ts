@@ -114,15 +114,7 @@ export function parseServers(flags: readonly string[] | undefined): string[] {
 export function modulePrefix(value: string, cwd: string): string {
   const isUrl = /^[a-z][a-z0-9+.-]*:/i.test(value) && !/^[a-z]:[\\/]/i.test(value);
   if (isUrl) return value;
-  const path = isAbsolute(value) ? value : resolve(cwd, value);
-  let stat: Deno.FileInfo;
-  try {
-    stat = Deno.statSync(path);
-  } catch {
-    throw new UsageError(
-      `Cannot use --modules ${value} as there is no such folder here (looked at ${path})`,
-    );
-  }
+  const [path, stat] = existing("--modules", value, cwd, "folder here");
   const url = pathToFileURL(path).href;
   return stat.isDirectory && !url.endsWith("/") ? `${url}/` : url;
 }
@@ -230,17 +222,21 @@ function authentication(flags: WorkerFlags, cwd: string): Authentication {
   return auth;
 }
 
-/** The absolute path of a file a flag names, checked to be one. */
-function readableFile(flag: string, value: string, cwd: string): string {
+/** The absolute path a flag names and what is there, or a usage error naming `what`. */
+function existing(flag: string, value: string, cwd: string, what: string): [string, Deno.FileInfo] {
   const path = isAbsolute(value) ? value : resolve(cwd, value);
-  let stat: Deno.FileInfo;
   try {
-    stat = Deno.statSync(path);
+    return [path, Deno.statSync(path)];
   } catch {
     throw new UsageError(
-      `Cannot use ${flag} ${value} as there is no such file (looked at ${path})`,
+      `Cannot use ${flag} ${value} as there is no such ${what} (looked at ${path})`,
     );
   }
+}
+
+/** The absolute path of a file a flag names, checked to be one. */
+function readableFile(flag: string, value: string, cwd: string): string {
+  const [path, stat] = existing(flag, value, cwd, "file");
   if (!stat.isFile) throw new UsageError(`Cannot use ${flag} ${value} as it is not a file`);
   return path;
 }

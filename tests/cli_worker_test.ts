@@ -8,7 +8,8 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { connectCluster, serveWorkerHost } from "../cluster.ts";
+import { connectCluster } from "../cluster.ts";
+import { type NatsServer, natsTest, startNats } from "./_nats.ts";
 import { Pool } from "../mod.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -135,64 +136,9 @@ Deno.test("pool worker warns when the host may run no task at all", async () => 
 // ---------------------------------------------------------------------------------------
 // With a real nats-server: joining, working, leaving.
 
-/** Why the tests that join a cluster cannot run here, or `undefined` when they can. */
-async function clusterUnavailable(): Promise<string | undefined> {
-  try {
-    await new Deno.Command("nats-server", { args: ["--version"], stdout: "null" }).output();
-  } catch {
-    return "nats-server is not installed (apt-get install nats-server)";
-  }
-  try {
-    const host = await serveWorkerHost({
-      servers: `nats://127.0.0.1:${closedPort()}`,
-      name: "probe",
-      size: 1,
-      connectTimeoutMs: 1_000,
-    });
-    await host.close();
-  } catch (error) {
-    const message = (error as Error).message;
-    if (/under construction/.test(message)) return `serveWorkerHost is a stub (${message})`;
-  }
-  return undefined;
-}
-
-const unavailable = await clusterUnavailable();
-if (unavailable) {
-  console.log(`cli_worker_test: ignoring the tests that join a cluster: ${unavailable}`);
-}
-
-/** A `nats-server -js` on a free loopback port, with file storage in a temp folder. */
-async function startNatsServer(): Promise<{ url: string } & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "cli_worker_nats_" });
-  const port = closedPort();
-  const child = new Deno.Command("nats-server", {
-    args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  for (let attempt = 0;; attempt++) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      break;
-    } catch (error) {
-      if (attempt === 200) {
-        child.kill("SIGKILL");
-        await child.status;
-        throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    async [Symbol.asyncDispose]() {
-      child.kill("SIGTERM");
-      await child.status;
-      await Deno.remove(dir, { recursive: true });
-    },
-  };
+/** A `pool worker` command line for cluster `cluster` on `server`, as host `name`. */
+function joinArgs(server: NatsServer, cluster: string, name: string, ...more: string[]): string[] {
+  return ["--nats", server.url, "--cluster", cluster, "--name", name, "--allow-inline", ...more];
 }
 
 /** A `pool worker` left running, its stderr read line by line. */
@@ -263,22 +209,11 @@ function lineSplitter(): TransformStream<string, string> {
   });
 }
 
-Deno.test({
-  name: "pool worker joins, runs a client's tasks, and leaves on SIGTERM with exit code 0",
-  ignore: unavailable !== undefined,
-  fn: async () => {
-    await using server = await startNatsServer();
-    await using worker = new RunningWorker([
-      "--nats",
-      server.url,
-      "--cluster",
-      "cli-join",
-      "-j",
-      "2",
-      "--allow-inline",
-      "--name",
-      "host-a",
-    ]);
+natsTest(
+  "pool worker joins, runs a client's tasks, and leaves on SIGTERM with exit code 0",
+  async () => {
+    await using server = await startNats();
+    await using worker = new RunningWorker(joinArgs(server, "cli-join", "host-a", "-j", "2"));
     const joined = await worker.waitForLine(/joined cluster/);
     assert.equal(joined, "pool worker: host host-a joined cluster cli-join with 2 workers");
 
@@ -292,26 +227,14 @@ Deno.test({
     assert.equal(await worker.exit(), 0, worker.stderr.join("\n"));
     assert.ok(worker.stderr.includes("pool worker: host host-a left cluster cli-join"));
   },
-});
+);
 
-Deno.test({
-  name: "pool worker --serve shows its busy worker; a second Ctrl+C while it finishes quits (130)",
-  ignore: unavailable !== undefined,
-  fn: async () => {
-    await using server = await startNatsServer();
-    await using worker = new RunningWorker([
-      "--nats",
-      server.url,
-      "--cluster",
-      "cli-quit",
-      "-j",
-      "1",
-      "--allow-inline",
-      "--name",
-      "host-b",
-      "--serve",
-      "0",
-    ]);
+natsTest(
+  "pool worker --serve shows its busy worker; a second Ctrl+C while it finishes quits (130)",
+  async () => {
+    await using server = await startNats();
+    const args = joinArgs(server, "cli-quit", "host-b", "-j", "1", "--serve", "0");
+    await using worker = new RunningWorker(args);
     await worker.waitForLine(/joined cluster/);
     const monitorUrl = /monitor is at (\S+)/.exec(await worker.waitForLine(/monitor is at/))![1]!;
     await using cluster = await connectCluster({ servers: server.url, name: "cli-quit" });
@@ -332,4 +255,4 @@ Deno.test({
     assert.ok(!worker.stderr.some((line) => /left cluster/.test(line)), "it did not wait");
     await pool.terminate();
   },
-});
+);
