@@ -3,7 +3,7 @@
  * stopped, killed or restarted (same port, same store) by the test, and `natsTest` to declare
  * a test that needs one.
  *
- * ```ts
+ * ```ts ignore
  * natsTest("the client survives a server restart", async () => {
  *   await using server = await startNats();
  *   // connect to server.url, then: await server.restart();
