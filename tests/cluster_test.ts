@@ -277,3 +277,29 @@ natsTest("cluster: bad options fail clearly", async () => {
     /Cannot connect to the cluster as the NATS server at nats:\/\/127\.0\.0\.1:1/,
   );
 });
+
+natsTest(
+  "cluster: a host's own stats and events cover every client it serves (what --serve shows)",
+  async () => {
+    await using server = await startNats();
+    await using c = await cluster(server, [{ size: 2 }]);
+    const host = c.hosts[0]!;
+    const ended: string[] = [];
+    host.addEventListener("taskend", (event) => {
+      ended.push((event as CustomEvent<{ task: string }>).detail.task);
+    });
+    await using one = new Pool({ cluster: c.client });
+    await using two = new Pool({ cluster: c.client });
+    await Promise.all([
+      one.map(math.square, [1, 2, 3], { chunksize: 1 }),
+      two.starmap(math.add, [[1, 2], [3, 4]], { chunksize: 1 }),
+      two.apply(math.square, [4]),
+    ]);
+    assert.ok(ended.filter((name) => name === "square").length >= 4, ended.join());
+    const stats = host.stats();
+    assert.ok(stats.completed >= 4);
+    const ids = stats.workers.map((w) => w.id);
+    assert.equal(new Set(ids).size, ids.length, `worker ids collide: ${ids}`);
+    assert.ok(stats.workers.length >= 2, "each client has its own local pool on the host");
+  },
+);

@@ -233,7 +233,7 @@ class Host extends EventTarget implements WorkerHost {
       policy.size,
       policy.isolation,
     );
-    this.#tasks = new HostTasks(policy, this.#publisher);
+    this.#tasks = new HostTasks(policy, this.#publisher, this);
     this.#liveness = new ClientLiveness(connection);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     const { nc, names } = connection;

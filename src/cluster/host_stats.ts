@@ -1,22 +1,52 @@
 /**
- * A host's own `stats()`: its local pools (one per client it serves) seen as one pool of
- * its size, as `pool worker --serve` shows it.
+ * A host's own view, as `pool worker --serve` shows it: its local pools (one per client it
+ * serves) seen as one pool of its size, their events on the host. Each local pool numbers
+ * its workers and tasks from 1, so each pool's are offset by its own range.
  *
  * @module
  */
 
-import type { Isolation } from "../core/events.ts";
+import { type Isolation, POOL_EVENT_TYPES } from "../core/events.ts";
 import type { Pool } from "../core/pool.ts";
 import type { LatencySummary, PoolStats } from "../core/stats.ts";
+
+/** Ids of a host's n-th local pool (workers and tasks) start at `n * ID_RANGE`. */
+const ID_RANGE = 1_000_000;
+
+/** A host's local pool, and where its ids start on the host. */
+export interface HostPool {
+  readonly pool: Pool;
+  readonly offset: number;
+}
+
+/** The offset of the host's `n`-th local pool. */
+export function idOffset(n: number): number {
+  return (n % 1000) * ID_RANGE;
+}
+
+/** Re-dispatches a local pool's events on the host, with its ids offset. */
+export function forwardEvents(pool: Pool, host: EventTarget, offset: number): void {
+  for (const type of POOL_EVENT_TYPES) {
+    pool.addEventListener(type, (event) => {
+      const detail = { ...(event as CustomEvent).detail } as Record<string, unknown>;
+      if (typeof detail.workerId === "number" && detail.workerId >= 0) detail.workerId += offset;
+      if (typeof detail.taskId === "number") detail.taskId += offset;
+      host.dispatchEvent(new CustomEvent(type, { detail }));
+    });
+  }
+}
 
 /** The stats of a host's pools as one. */
 export function mergeStats(
   name: string,
   size: number,
   isolation: Isolation,
-  pools: readonly Pool[],
+  pools: readonly HostPool[],
 ): PoolStats {
-  const all = pools.map((pool) => pool.stats());
+  const all = pools.map(({ pool, offset }) => {
+    const stats = pool.stats();
+    return { ...stats, workers: stats.workers.map((w) => ({ ...w, id: w.id + offset })) };
+  });
   const sum = (pick: (s: PoolStats) => number) => all.reduce((n, s) => n + pick(s), 0);
   const worst = (pick: (s: PoolStats) => LatencySummary): LatencySummary => ({
     p50: Math.max(0, ...all.map((s) => pick(s).p50)),

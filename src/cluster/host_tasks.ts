@@ -15,6 +15,7 @@ import type { Isolation } from "../core/events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import type { FunctionDefinition } from "../wire/protocol.ts";
 import { withinCeiling } from "./ceiling.ts";
+import { forwardEvents, type HostPool, idOffset } from "./host_stats.ts";
 import { toRemoteError } from "./remote_error.ts";
 import type { ResultPublisher } from "./result_publisher.ts";
 import {
@@ -49,8 +50,7 @@ interface LocalTask {
   readonly storing: Promise<void>[];
 }
 
-interface ClientPool {
-  readonly pool: Pool;
+interface ClientPool extends HostPool {
   lastUsed: number;
 }
 
@@ -71,7 +71,11 @@ export class HostTasks {
   #completed = 0;
   #failed = 0;
 
-  constructor(policy: HostPolicy, publisher: ResultPublisher) {
+  /** Local pools made so far: the next one's ids start past theirs. */
+  #made = 0;
+
+  /** @param events Where the local pools' events are dispatched again (the host). */
+  constructor(policy: HostPolicy, publisher: ResultPublisher, readonly events: EventTarget) {
     this.#policy = policy;
     this.#publisher = publisher;
   }
@@ -92,8 +96,8 @@ export class HostTasks {
   }
 
   /** The local pools, for `stats()`. */
-  pools(): Pool[] {
-    return [...this.#pools.values()].map((entry) => entry.pool);
+  pools(): HostPool[] {
+    return [...this.#pools.values()];
   }
 
   /** A client gave up these tasks: skip them, stop those that run. */
@@ -297,7 +301,9 @@ export class HostTasks {
   #pool(batch: TaskBatch): Pool {
     let entry = this.#pools.get(batch.client);
     if (!entry) {
-      entry = { pool: this.#newPool(batch.client, batch.profile), lastUsed: 0 };
+      const pool = this.#newPool(batch.client, batch.profile);
+      entry = { pool, offset: idOffset(++this.#made), lastUsed: 0 };
+      forwardEvents(pool, this.events, entry.offset);
       this.#pools.set(batch.client, entry);
     }
     entry.lastUsed = Date.now();
