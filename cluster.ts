@@ -10,5 +10,6 @@
 export { connectCluster } from "./src/cluster/client.ts";
 export type { Cluster, ClusterConnectionOptions, ClusterOptions } from "./src/cluster/client.ts";
 export { serveWorkerHost } from "./src/cluster/host.ts";
-export type { WorkerHost, WorkerHostOptions } from "./src/cluster/host.ts";
+export type { WorkerHost } from "./src/cluster/host.ts";
+export type { WorkerHostOptions } from "./src/cluster/host_options.ts";
 export type { Isolation, Permissions, PoolStats } from "./mod.ts";

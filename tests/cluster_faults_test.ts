@@ -198,3 +198,77 @@ natsTest(
     await until(() => pool.stats().hosts?.[0]?.state === "left", "the host to be seen leaving");
   },
 );
+
+/** A TCP relay to the server that can be cut: the client behind it loses the server. */
+class Relay implements AsyncDisposable {
+  readonly #listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  readonly #open = new Set<Deno.Conn>();
+  #cut = false;
+  readonly url = `nats://127.0.0.1:${(this.#listener.addr as Deno.NetAddr).port}`;
+
+  constructor(readonly port: number) {
+    this.#accept();
+  }
+
+  async #accept(): Promise<void> {
+    for await (const conn of this.#listener) {
+      if (this.#cut) {
+        conn.close();
+        continue;
+      }
+      const upstream = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
+      this.#open.add(conn).add(upstream);
+      const close = () => {
+        for (const c of [conn, upstream]) {
+          this.#open.delete(c);
+          try {
+            c.close();
+          } catch { /* closed already */ }
+        }
+      };
+      conn.readable.pipeTo(upstream.writable).catch(() => {}).finally(close);
+      upstream.readable.pipeTo(conn.writable).catch(() => {}).finally(close);
+    }
+  }
+
+  /** Drops every connection and refuses new ones until `mend()`. */
+  cut(): void {
+    this.#cut = true;
+    for (const conn of this.#open) {
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    }
+    this.#open.clear();
+  }
+
+  mend(): void {
+    this.#cut = false;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    this.cut();
+    this.#listener.close();
+    return Promise.resolve();
+  }
+}
+
+natsTest(
+  "cluster faults: a client cut off longer than the hosts' grace gets every result once it is back",
+  async () => {
+    await using server = await startNats();
+    await using host = await startHost(server, "cutoff", "a", HOST_ARGS);
+    await using relay = new Relay(server.port);
+    await using cluster = await connectCluster({ servers: relay.url, name: "cutoff" });
+    await using pool = new Pool({ cluster });
+    const items = Array.from({ length: 12 }, (_, i) => [i, 500] as [number, number]);
+    const done = pool.starmap(math.later, items, { chunksize: 1 });
+    await until(() => pool.stats().completed >= 1, "the map to start");
+    // The host takes the silent client for dead (10 s), stops its task and purges the rest.
+    relay.cut();
+    await new Promise((resolve) => setTimeout(resolve, 14_000));
+    relay.mend();
+    assert.deepEqual(await done, items.map(([x]) => x));
+    await host.stop();
+  },
+);

@@ -124,6 +124,7 @@ class ClusterClient implements Cluster, ClusterLink {
         for (const executor of this.#executors.keys()) executor.roster.heard(beat, now);
       },
     });
+    this.#recoverOnReconnect();
     this.#sweep = setInterval(() => {
       const now = wallClock();
       for (const executor of this.#executors.keys()) executor.roster.sweep(now);
@@ -132,6 +133,14 @@ class ClusterClient implements Cluster, ClusterLink {
 
   get name(): string {
     return this.connection.names.name;
+  }
+
+  /** After a reconnect, each pool publishes again what the stream lost meanwhile. */
+  async #recoverOnReconnect(): Promise<void> {
+    for await (const status of this.connection.nc.status()) {
+      if (status.type !== "reconnect") continue;
+      for (const executor of this.#executors.keys()) executor.recover().catch(() => {});
+    }
   }
 
   [MAKE_EXECUTOR](context: ExecutorContext): ClusterExecutor {

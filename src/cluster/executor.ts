@@ -30,14 +30,7 @@ import { remoteErrorToCaller } from "./remote_error.ts";
 import { type HostRecord, HostRoster, type HostRow } from "./roster.ts";
 import { ResultReader } from "./result_reader.ts";
 import { type Published, takeBatch, TaskSender } from "./task_messages.ts";
-import {
-  type CancelNotice,
-  encode,
-  type Packed,
-  type ResultBatch,
-  type ResultEntry,
-  unpackNumbers,
-} from "./wire.ts";
+import { type Packed, type ResultBatch, type ResultEntry, unpackNumbers } from "./wire.ts";
 
 /** Messages published ahead per known worker (the stream holds them, no host does). */
 const AHEAD_PER_WORKER = 4;
@@ -130,6 +123,11 @@ export class ClusterExecutor implements Executor {
     return this.#running;
   }
 
+  /** After a reconnect: publishes again what the stream lost meanwhile (see TaskSender). */
+  recover(): Promise<void> {
+    return this.#sender.recover();
+  }
+
   /** Starts reading results; resolves once the reader is subscribed. */
   start(): Promise<void> {
     return this.#reader.start();
@@ -181,7 +179,7 @@ export class ClusterExecutor implements Executor {
         ids.push(task.id);
       }
     }
-    if (ids.length > 0) this.#notify({ client: this.#client, ids });
+    if (ids.length > 0) this.#sender.notify({ client: this.#client, ids });
     this.#room.wakeIfRoom();
     this.#schedulePublish();
   }
@@ -246,7 +244,7 @@ export class ClusterExecutor implements Executor {
     const purge = reason === null ? Promise.resolve() : jsm.streams
       .purge(names.tasksStream, { filter: names.tasks(this.#client) })
       .then(() => {}, () => {});
-    if (reason !== null) this.#notify({ client: this.#client, ids: [], all: true });
+    if (reason !== null) this.#sender.notify({ client: this.#client, ids: [], all: true });
     this.#stoppedAll = Promise.all([purge, this.#reader.stop()]).then(() => {
       this.#link.detach(this);
     });
@@ -278,15 +276,6 @@ export class ClusterExecutor implements Executor {
     }
   }
 
-  #notify(notice: CancelNotice): void {
-    const { nc, names } = this.#link.connection;
-    try {
-      nc.publish(names.cancel, encode(notice));
-    } catch {
-      // Closed meanwhile: the hosts find the client gone on their own.
-    }
-  }
-
   /** A task left `#inFlight`: counted out of the published or running ones. */
   #forget(flight: InFlight): void {
     this.#inFlight.delete(flight.task.id);
@@ -295,6 +284,7 @@ export class ClusterExecutor implements Executor {
       if (flight.row.task === flight.task) flight.row.task = null;
     } else this.#published--;
     if (--flight.message.open === 0) {
+      this.#sender.closed(flight.message);
       this.#openMessages--;
       this.#schedulePublish();
     }

@@ -8,16 +8,12 @@
  * @module
  */
 
-import { hostname } from "node:os";
 import type { Consumer, JsMsg } from "@nats-io/jetstream";
 import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
-import type { Isolation } from "../core/events.ts";
 import type { PoolStats } from "../core/stats.ts";
-import { canonicalPermissions, type Permissions } from "../permissions/descriptor.ts";
-import { assertWorkerOptionsEnabled } from "../permissions/deno_config.ts";
-import type { ClusterConnectionOptions } from "./client.ts";
 import { ClientLiveness } from "./client_liveness.ts";
 import { type ClusterConnection, openClusterConnection } from "./connection.ts";
+import { type CheckedHost, checkHostOptions, type WorkerHostOptions } from "./host_options.ts";
 import { HostTasks } from "./host_tasks.ts";
 import { mergeStats } from "./host_stats.ts";
 import { ResultPublisher } from "./result_publisher.ts";
@@ -30,31 +26,6 @@ import {
   type TaskBatch,
   TASKS_HEADER,
 } from "./wire.ts";
-
-/** Options of `serveWorkerHost`. */
-export interface WorkerHostOptions extends ClusterConnectionOptions {
-  /** Workers it lends; default `navigator.hardwareConcurrency`. */
-  size?: number;
-  /** `"worker"` (default) or `"process"`: every task of this host runs in a subprocess. */
-  isolation?: Isolation;
-  /**
-   * The most a task may be granted here (its ceiling): a task's own set runs exactly as
-   * asked, `"inherit"` means this ceiling, and a set beyond it fails with `PermissionError`.
-   * Default `"none"`.
-   */
-  permissions?: Permissions;
-  /** URL prefixes of the task modules it may import (`file:///srv/app/`, `https://…`). */
-  modules?: readonly string[];
-  /** Whether it runs inline functions (their source comes with the task); default false. */
-  allowInline?: boolean;
-  /** Its name in stats and the dashboard; default `hostname:pid`. */
-  hostName?: string;
-  /**
-   * How long a task's message may go unacknowledged before NATS gives it to another host,
-   * ms; default 30,000. The host keeps long tasks' leases with in-progress acks.
-   */
-  ackWaitMs?: number;
-}
 
 /** A running worker host. `close()` lets it finish what it holds, then leave. */
 export interface WorkerHost extends EventTarget, AsyncDisposable {
@@ -114,56 +85,6 @@ export async function serveWorkerHost(options: WorkerHostOptions): Promise<Worke
     await connection.nc.close().catch(() => {});
     throw error;
   }
-}
-
-interface CheckedHost {
-  readonly name: string;
-  readonly size: number;
-  readonly isolation: Isolation;
-  readonly ceiling: ReturnType<typeof canonicalPermissions>;
-  readonly modules: readonly string[];
-  readonly allowInline: boolean;
-  readonly ackWaitMs: number;
-}
-
-function checkHostOptions(options: WorkerHostOptions, where: string): CheckedHost {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`Cannot ${where} as its options must be an object`);
-  }
-  const size = options.size ?? navigator.hardwareConcurrency;
-  if (!Number.isInteger(size) || size < 1 || size > 1024) {
-    throw new RangeError(
-      `Cannot ${where} as 'size' must be an integer from 1 to 1024: current value is ${size}`,
-    );
-  }
-  const isolation = options.isolation ?? "worker";
-  if (isolation !== "worker" && isolation !== "process") {
-    throw new TypeError(
-      `Cannot ${where} as 'isolation' must be "worker" or "process": current value is ` +
-        `${String(isolation)}`,
-    );
-  }
-  const ackWaitMs = options.ackWaitMs ?? 30_000;
-  if (!Number.isFinite(ackWaitMs) || ackWaitMs < 1_000) {
-    throw new RangeError(
-      `Cannot ${where} as 'ackWaitMs' must be at least 1000: current value is ${ackWaitMs}`,
-    );
-  }
-  const modules = options.modules ?? [];
-  if (!Array.isArray(modules) || modules.some((m) => typeof m !== "string" || m === "")) {
-    throw new TypeError(`Cannot ${where} as 'modules' must be a list of URL prefixes`);
-  }
-  const ceiling = canonicalPermissions(options.permissions ?? "none", "permissions");
-  if (ceiling !== "inherit" && isolation === "worker") assertWorkerOptionsEnabled();
-  return {
-    name: options.hostName ?? `${hostname()}:${Deno.pid}`,
-    size,
-    isolation,
-    ceiling,
-    modules,
-    allowInline: options.allowInline === true,
-    ackWaitMs,
-  };
 }
 
 /** The hosts' shared durable consumer; its ack wait follows the newest host's. */
@@ -373,12 +294,14 @@ class Host extends EventTarget implements WorkerHost {
   }
 
   #onCancel(notice: CancelNotice): void {
-    if (notice.all) this.#dropClient(notice.client);
-    else this.#tasks.cancel(notice.client, notice.ids);
+    if (notice.all) {
+      this.#liveness.markGone(notice.client);
+      this.#dropClient(notice.client);
+    } else this.#tasks.cancel(notice.client, notice.ids);
   }
 
+  /** Stops a gone client's tasks here and purges what it left in the stream. */
   #dropClient(client: string): void {
-    this.#liveness.markDead(client);
     this.#tasks.dropClient(client);
     const { jsm, names } = this.#connection;
     jsm.streams.purge(names.tasksStream, { filter: names.tasks(client) }).catch(() => {});

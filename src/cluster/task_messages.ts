@@ -14,7 +14,7 @@ import type { Lane, PendingTask, RunTimeEstimates } from "../core/scheduler.ts";
 import { taskName } from "../core/task.ts";
 import type { FunctionDefinition } from "../wire/protocol.ts";
 import type { ClusterConnection } from "./connection.ts";
-import { encode, packNumbers, type TaskBatch, TASKS_HEADER } from "./wire.ts";
+import { type CancelNotice, encode, packNumbers, type TaskBatch, TASKS_HEADER } from "./wire.ts";
 
 /** A message carries tasks that all could not last longer than this, by their estimates. */
 const MESSAGE_TARGET_MS = 20;
@@ -30,6 +30,10 @@ export interface Published {
   cancelled: number;
   /** Its sequence in the stream, once the server stored it (0 before). */
   seq: number;
+  /** What was published, kept while it is open: published again if the stream lost it. */
+  data: Uint8Array | null;
+  /** Times it was published again (each time under a new message id). */
+  again: number;
 }
 
 /** What the sender tells its executor. */
@@ -81,6 +85,7 @@ export class TaskSender {
   readonly #context: ExecutorContext;
   readonly #maxDeliver: number;
   readonly #hooks: SenderHooks;
+  readonly #open = new Set<Published>();
 
   constructor(
     connection: ClusterConnection,
@@ -146,12 +151,55 @@ export class TaskSender {
       );
       return;
     }
-    const message: Published = { ids: [], open: batch.length, cancelled: 0, seq: 0 };
+    const message: Published = {
+      ids: [],
+      open: batch.length,
+      cancelled: 0,
+      seq: 0,
+      data,
+      again: 0,
+    };
     for (const task of batch) {
       message.ids.push(task.id);
       this.#hooks.sent(task, message);
     }
+    this.#open.add(message);
     this.#publish(message, data, 0);
+  }
+
+  /** Its tasks are all done: nothing of it is published again. */
+  closed(message: Published): void {
+    this.#open.delete(message);
+    message.data = null;
+  }
+
+  /**
+   * After a reconnect: publishes again each open message that the stream no longer holds (a
+   * host that took this client for dead while it was cut off purged it, or stopped it and
+   * let it go). A message a host finished meanwhile, whose results are still on their way,
+   * may so run twice; its results still settle each task once.
+   */
+  async recover(): Promise<void> {
+    const { jsm, names } = this.#connection;
+    for (const message of [...this.#open]) {
+      if (message.seq === 0 || message.data === null) continue;
+      const stored = await jsm.streams.getMessage(names.tasksStream, { seq: message.seq })
+        .catch(() => null);
+      if (stored !== null || message.open === 0 || this.#hooks.stopped()) continue;
+      message.again++;
+      message.seq = 0;
+      this.#publish(message, message.data, 0);
+    }
+  }
+
+  /** Tells the hosts of tasks this client gave up (or, `all`, of its goodbye). */
+  notify(notice: CancelNotice): void {
+    const { nc, names } = this.#connection;
+    try {
+      nc.publish(names.cancel, encode(notice));
+    } catch {
+      // Closed meanwhile: the hosts find the client gone on their own.
+    }
   }
 
   /** Deletes a message whose tasks were all cancelled, so no host that joins later runs it. */
@@ -191,7 +239,7 @@ export class TaskSender {
   #publish(message: Published, data: Uint8Array, attempt: number): void {
     const { js, names } = this.#connection;
     js.publish(names.tasks(this.#client), data, {
-      msgID: `${this.#client}.${message.ids[0]}`,
+      msgID: `${this.#client}.${message.ids[0]}.${message.again}`,
       timeout: 5_000,
       ...(message.ids.length > 1 ? { headers: manyTasks() } : {}),
     }).then(
