@@ -303,3 +303,44 @@ natsTest(
     assert.ok(stats.workers.length >= 2, "each client has its own local pool on the host");
   },
 );
+
+natsTest(
+  "cluster: arguments or a result beyond the server's message limit fail clearly; many small ones are split",
+  async () => {
+    await using server = await startNats();
+    await using c = await cluster(server, [{}]);
+    await using pool = new Pool({ cluster: c.client });
+    const big = new Uint8Array(2 * 1024 * 1024);
+    await assert.rejects(pool.apply((b: Uint8Array) => b.length, [big]), (error: Error) => {
+      assert.ok(error instanceof RangeError, String(error));
+      assert.match(error.message, /max_payload/);
+      return true;
+    });
+    await assert.rejects(pool.apply(() => new Uint8Array(2 * 1024 * 1024), []), (error: Error) => {
+      assert.ok(error instanceof RangeError, String(error));
+      assert.match(error.message, /Cannot return the result .* max_payload/);
+      return true;
+    });
+    // 300 tiny tasks of 10 KiB each: 3 MB in all, more than one message may carry.
+    const pieces = Array.from({ length: 300 }, (_, i) => new Uint8Array(10 * 1024).fill(i % 256));
+    const sums = await Promise.all(
+      pieces.map((p) => pool.apply((b: Uint8Array) => b[0]! + b.length, [p])),
+    );
+    assert.deepEqual(sums, pieces.map((p) => p[0]! + p.length));
+    // Plain arrays are not counted as binary: a batch of them passes the limit and is halved.
+    const count = (a: number[]) => a.length;
+    await pool.apply(count, [[1]]); // now known to be tiny, so the next ones travel together
+    const arrays = Array.from(
+      { length: 120 },
+      (_, i) => Array.from({ length: 5_000 + i }, Math.random),
+    );
+    const lengths = await Promise.all(arrays.map((a) => pool.apply(count, [a])));
+    assert.deepEqual(lengths, arrays.map((a) => a.length));
+    // And results: a host's outcomes gathered together are split the same way.
+    const make = (n: number) => Array.from({ length: n }, Math.random);
+    await pool.apply(make, [1]);
+    const made = await Promise.all(Array.from({ length: 80 }, () => pool.apply(make, [5_000])));
+    assert.ok(made.every((a) => a.length === 5_000));
+    assert.equal(await pool.apply(() => "still works", []), "still works");
+  },
+);
