@@ -7,7 +7,8 @@
  * @module
  */
 
-import { nuid, type Subscription } from "@nats-io/transport-node";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
+import { nuid, type Subscription } from "npm:@nats-io/transport-node@3.4.0";
 import { PoolClosedError } from "../core/errors.ts";
 import { type ExecutorContext, MAKE_EXECUTOR } from "../core/executor.ts";
 import { wallClock } from "../core/stats.ts";

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { Empty } from "@nats-io/transport-node";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
+import { Empty } from "npm:@nats-io/transport-node@3.4.0";
 import type { ClusterConnection } from "./connection.ts";
 
 /** A client silent this long is dead. */

@@ -6,12 +6,14 @@
  * @module
  */
 
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import {
   connect,
   credsAuthenticator,
   type NatsConnection,
   type NodeConnectionOptions,
-} from "@nats-io/transport-node";
+} from "npm:@nats-io/transport-node@3.4.0";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import {
   jetstream,
   type JetStreamClient,
@@ -19,7 +21,7 @@ import {
   jetstreamManager,
   RetentionPolicy,
   StorageType,
-} from "@nats-io/jetstream";
+} from "npm:@nats-io/jetstream@3.4.0";
 import type { ClusterConnectionOptions } from "./client.ts";
 import { type ClusterNames, clusterNames, nanosOf } from "./wire.ts";
 

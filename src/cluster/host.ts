@@ -8,8 +8,10 @@
  * @module
  */
 
-import type { Consumer, JsMsg } from "@nats-io/jetstream";
-import { AckPolicy, DeliverPolicy } from "@nats-io/jetstream";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
+import type { Consumer, JsMsg } from "npm:@nats-io/jetstream@3.4.0";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
+import { AckPolicy, DeliverPolicy } from "npm:@nats-io/jetstream@3.4.0";
 import type { PoolStats } from "../core/stats.ts";
 import { ClientLiveness } from "./client_liveness.ts";
 import { type ClusterConnection, openClusterConnection } from "./connection.ts";

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type ConsumerMessages, DeliverPolicy } from "@nats-io/jetstream";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
+import { type ConsumerMessages, DeliverPolicy } from "npm:@nats-io/jetstream@3.4.0";
 import type { ClusterConnection } from "./connection.ts";
 import { decode, type ResultBatch } from "./wire.ts";
 

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { headers, type MsgHdrs } from "@nats-io/transport-node";
+// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
+import { headers, type MsgHdrs } from "npm:@nats-io/transport-node@3.4.0";
 import type { ExecutorContext } from "../core/executor.ts";
 import type { Lane, PendingTask, RunTimeEstimates } from "../core/scheduler.ts";
 import { taskName } from "../core/task.ts";
