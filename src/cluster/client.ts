@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- imported by path or URL, it must not need an import map
 /**
  * The client side of a cluster: a NATS connection that a `Pool` runs its calls through.
  * One connection serves every pool made with it: each pool is a client of its own (its own
@@ -7,7 +8,6 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import { nuid, type Subscription } from "npm:@nats-io/transport-node@3.4.0";
 import { PoolClosedError } from "../core/errors.ts";
 import { type ExecutorContext, MAKE_EXECUTOR } from "../core/executor.ts";

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- imported by path or URL, it must not need an import map
 /**
  * Whether a client still waits for its tasks: a host asks the client's responder before it
  * runs the client's work, and again while that work runs. A client that does not answer for
@@ -9,7 +10,6 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import { Empty } from "npm:@nats-io/transport-node@3.4.0";
 import type { ClusterConnection } from "./connection.ts";
 

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- imported by path or URL, it must not need an import map
 /**
  * A NATS connection for a cluster's client or host: the options passed through to the NATS
  * client (servers, token, user and password, creds file, TLS), reconnecting for ever, and
@@ -6,14 +7,12 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import {
   connect,
   credsAuthenticator,
   type NatsConnection,
   type NodeConnectionOptions,
 } from "npm:@nats-io/transport-node@3.4.0";
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import {
   jetstream,
   type JetStreamClient,

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- imported by path or URL, it must not need an import map
 /**
  * A worker host: lends this machine's workers to a cluster (`deno task pool worker`). It
  * pulls task messages from the cluster's work queue only while it has a free worker, keeps
@@ -8,9 +9,7 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import type { Consumer, JsMsg } from "npm:@nats-io/jetstream@3.4.0";
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import { AckPolicy, DeliverPolicy } from "npm:@nats-io/jetstream@3.4.0";
 import type { PoolStats } from "../core/stats.ts";
 import { ClientLiveness } from "./client_liveness.ts";

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- imported by path or URL, it must not need an import map
 /**
  * A client's outcomes, read from the results stream through an ordered consumer: its
  * position survives a reconnect or a restarted server, so no outcome is lost in between.
@@ -5,7 +6,6 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import { type ConsumerMessages, DeliverPolicy } from "npm:@nats-io/jetstream@3.4.0";
 import type { ClusterConnection } from "./connection.ts";
 import { decode, type ResultBatch } from "./wire.ts";

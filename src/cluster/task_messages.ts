@@ -1,3 +1,4 @@
+// deno-lint-ignore-file no-import-prefix -- imported by path or URL, it must not need an import map
 /**
  * Task messages on their way to the tasks stream: a lane's next tasks cut into one message
  * (tiny ones together, any other alone), encoded, split below the server's message limit,
@@ -8,7 +9,6 @@
  * @module
  */
 
-// deno-lint-ignore no-import-prefix -- by path or URL, this module must not need an import map
 import { headers, type MsgHdrs } from "npm:@nats-io/transport-node@3.4.0";
 import type { ExecutorContext } from "../core/executor.ts";
 import type { Lane, PendingTask, RunTimeEstimates } from "../core/scheduler.ts";
