@@ -15,7 +15,7 @@ import { scripts } from "./_model.ts";
 import { fuzzOptions } from "./fuzz.ts";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url).href;
-const RUNS = 300;
+const RUNS = 40;
 const LIMITS = {
   stallMs: 8_000,
   hardMs: 40_000,
@@ -42,6 +42,7 @@ natsTest("cluster pool keeps the model's invariants under random scripts", async
           servers: server.url,
           name,
           size,
+          hostName: `host${size}`,
           modules: [FIXTURES],
           allowInline: true,
           permissions: "inherit",

@@ -128,7 +128,7 @@ class ClusterClient implements Cluster, ClusterLink {
     this.#recoverOnReconnect();
     this.#sweep = setInterval(() => {
       const now = wallClock();
-      for (const executor of this.#executors.keys()) executor.roster.sweep(now);
+      for (const executor of this.#executors.keys()) executor.sweep(now);
     }, SWEEP_MS);
   }
 

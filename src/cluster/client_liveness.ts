@@ -92,7 +92,8 @@ export class ClientLiveness {
         if (state.dead === "silent") state.dead = null;
         return true;
       } catch {
-        if (Date.now() - since >= graceMs) break;
+        // A goodbye heard meanwhile ends the wait: the client is gone for good.
+        if (state.dead === "goodbye" || Date.now() - since >= graceMs) break;
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
     }

@@ -301,11 +301,12 @@ class Host extends EventTarget implements WorkerHost {
     } else this.#tasks.cancel(notice.client, notice.ids);
   }
 
-  /** Stops a gone client's tasks here and purges what it left in the stream. */
+  /**
+   * Stops a gone client's tasks here. What it left in the stream is acknowledged unrun as it
+   * is pulled (not purged by subject: see the client executor's shutdown).
+   */
   #dropClient(client: string): void {
     this.#tasks.dropClient(client);
-    const { jsm, names } = this.#connection;
-    jsm.streams.purge(names.tasksStream, { filter: names.tasks(client) }).catch(() => {});
   }
 
   #checkClients(): void {

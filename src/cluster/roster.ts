@@ -77,6 +77,15 @@ export class HostRoster {
     return workers;
   }
 
+  /** Workers of the joined hosts not busy with any client's task, as their heartbeats say. */
+  get freeWorkers(): number {
+    let free = 0;
+    for (const host of this.#hosts.values()) {
+      if (host.state === "joined") free += Math.max(0, host.workers - host.busy);
+    }
+    return free;
+  }
+
   /** The record of a host by name, if it was heard of. */
   get(name: string): HostRecord | undefined {
     return this.#hosts.get(name);

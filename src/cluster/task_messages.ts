@@ -35,6 +35,10 @@ export interface Published {
   data: Uint8Array | null;
   /** Times it was published again (each time under a new message id). */
   again: number;
+  /** When the server stored it last (ms since the epoch), 0 before. */
+  storedAt: number;
+  /** Whether a host said one of its tasks started. */
+  started: boolean;
 }
 
 /** What the sender tells its executor. */
@@ -159,6 +163,8 @@ export class TaskSender {
       seq: 0,
       data,
       again: 0,
+      storedAt: 0,
+      started: false,
     };
     for (const task of batch) {
       message.ids.push(task.id);
@@ -166,6 +172,32 @@ export class TaskSender {
     }
     this.#open.add(message);
     this.#publish(message, data, 0);
+  }
+
+  /** Deletes every open message from the stream (the client is going). */
+  deleteOpen(): void {
+    for (const message of this.#open) this.delete(message);
+    this.#open.clear();
+  }
+
+  /**
+   * Publishes again each open message no host has taken for `staleMs` while hosts had
+   * workers free all along (`idleSince`: since when, or 0 if none is free). The server's
+   * consumer was seen, rarely, to leave a stored message undelivered to hosts that pulled
+   * (nats-server 2.9 under purges and deletes): this bounds such a wait instead of hanging.
+   * A task may so run twice; each call still gets each result once.
+   */
+  republishStale(now: number, idleSince: number, staleMs: number): void {
+    if (idleSince === 0 || now - idleSince < staleMs || this.#hooks.stopped()) return;
+    for (const message of this.#open) {
+      if (message.started || message.data === null || message.storedAt === 0) continue;
+      if (now - message.storedAt < staleMs) continue;
+      this.delete(message);
+      message.again++;
+      message.seq = 0;
+      message.storedAt = 0;
+      this.#publish(message, message.data, 0);
+    }
   }
 
   /** Its tasks are all done: nothing of it is published again. */
@@ -176,7 +208,7 @@ export class TaskSender {
 
   /**
    * After a reconnect: publishes again each open message that the stream no longer holds (a
-   * host that took this client for dead while it was cut off purged it, or stopped it and
+   * host that took this client for dead while it was cut off dropped it, or stopped it and
    * let it go). A message a host finished meanwhile, whose results are still on their way,
    * may so run twice; its results still settle each task once.
    */
@@ -246,6 +278,7 @@ export class TaskSender {
     }).then(
       (ack) => {
         message.seq = ack.seq;
+        message.storedAt = Date.now();
         if (message.cancelled === message.ids.length) this.delete(message);
       },
       () => {
