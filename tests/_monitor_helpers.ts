@@ -63,6 +63,22 @@ export class FakePool extends EventTarget {
   }
 }
 
+/** A worker row of `stats()`: idle, of the inherited set, unless `overrides` say otherwise. */
+export function fakeWorker(overrides: Partial<WorkerStats> = {}): WorkerStats {
+  return {
+    id: 1,
+    state: "idle",
+    permissions: "inherit",
+    isolation: "worker",
+    tasksCompleted: 0,
+    tasksFailed: 0,
+    busyMs: 0,
+    utilization: 0,
+    currentTask: null,
+    ...overrides,
+  };
+}
+
 /** A plausible snapshot, with `overrides`. */
 export function fakeStats(overrides: Partial<PoolStats> = {}): PoolStats {
   return {
@@ -103,19 +119,8 @@ export function clusterStats(overrides: Partial<PoolStats> = {}): PoolStats {
     lastSeen: time - 200,
     ...rest,
   });
-  const worker = (id: number, on: string, rest: Partial<WorkerStats> = {}): WorkerStats => ({
-    id,
-    state: "idle",
-    permissions: "none",
-    isolation: "worker",
-    tasksCompleted: 0,
-    tasksFailed: 0,
-    busyMs: 0,
-    utilization: 0,
-    currentTask: null,
-    host: on,
-    ...rest,
-  });
+  const worker = (id: number, on: string, rest: Partial<WorkerStats> = {}): WorkerStats =>
+    fakeWorker({ id, permissions: "none", host: on, ...rest });
   return fakeStats({
     name: "jobs",
     size: 3,

@@ -10,24 +10,11 @@ import {
   THROUGHPUT_SAMPLES,
   TICK_MS,
 } from "../tui/model.ts";
-import { clusterStats, fakeStats } from "./_monitor_helpers.ts";
+import { clusterStats, fakeStats, fakeWorker } from "./_monitor_helpers.ts";
 
 const T0 = 1_700_000_000_000;
 
-function worker(overrides: Partial<WorkerStats> = {}): WorkerStats {
-  return {
-    id: 1,
-    state: "idle",
-    permissions: "inherit",
-    isolation: "worker",
-    tasksCompleted: 0,
-    tasksFailed: 0,
-    busyMs: 0,
-    utilization: 0,
-    currentTask: null,
-    ...overrides,
-  };
-}
+const worker = fakeWorker;
 
 function snapshot(overrides: Partial<PoolStats>): DashboardAction {
   return { type: "snapshot", stats: fakeStats({ time: T0, ...overrides }) };

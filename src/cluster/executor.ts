@@ -155,8 +155,8 @@ export class ClusterExecutor implements Executor {
   }
 
   newTask(spec: TaskSpec): PendingTask {
-    // Transferables cannot cross machines: the arguments are copied as they travel.
-    return pendingTask(this.#nextTaskId++, { ...spec, transfer: undefined }, wallClock());
+    // Its `transfer` is never used: the arguments are copied as they travel.
+    return pendingTask(this.#nextTaskId++, spec, wallClock());
   }
 
   enqueue(task: PendingTask): void {

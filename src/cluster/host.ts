@@ -12,6 +12,7 @@
 import type { Consumer, JsMsg } from "npm:@nats-io/jetstream@3.4.0";
 import { AckPolicy, DeliverPolicy } from "npm:@nats-io/jetstream@3.4.0";
 import type { PoolStats } from "../core/stats.ts";
+import { POOL_EVENT_TYPES, type PoolEventType } from "../core/events.ts";
 import { ClientLiveness } from "./client_liveness.ts";
 import { type ClusterConnection, openClusterConnection } from "./connection.ts";
 import { type CheckedHost, checkHostOptions, type WorkerHostOptions } from "./host_options.ts";
@@ -174,6 +175,18 @@ class Host extends EventTarget implements WorkerHost {
     this.#timers.push(setInterval(() => this.#checkClients(), LIVENESS_MS));
     nc.closed().then(() => this.#finish());
     this.#pull();
+  }
+
+  /** Listening costs nothing until someone listens: then the local pools' events come. */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+    if ((POOL_EVENT_TYPES as readonly string[]).includes(type)) {
+      this.#tasks.forward(type as PoolEventType);
+    }
   }
 
   stats(): PoolStats {

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Isolation, POOL_EVENT_TYPES } from "../core/events.ts";
+import type { Isolation, PoolEventType } from "../core/events.ts";
 import type { Pool } from "../core/pool.ts";
 import type { LatencySummary, PoolStats } from "../core/stats.ts";
 
@@ -24,16 +24,14 @@ export function idOffset(n: number): number {
   return (n % 1000) * ID_RANGE;
 }
 
-/** Re-dispatches a local pool's events on the host, with its ids offset. */
-export function forwardEvents(pool: Pool, host: EventTarget, offset: number): void {
-  for (const type of POOL_EVENT_TYPES) {
-    pool.addEventListener(type, (event) => {
-      const detail = { ...(event as CustomEvent).detail } as Record<string, unknown>;
-      if (typeof detail.workerId === "number" && detail.workerId >= 0) detail.workerId += offset;
-      if (typeof detail.taskId === "number") detail.taskId += offset;
-      host.dispatchEvent(new CustomEvent(type, { detail }));
-    });
-  }
+/** Re-dispatches a local pool's events of `type` on the host, with its ids offset. */
+export function forwardEvent(pool: Pool, type: PoolEventType, host: EventTarget, offset: number) {
+  pool.addEventListener(type, (event) => {
+    const detail = { ...(event as CustomEvent).detail } as Record<string, unknown>;
+    if (typeof detail.workerId === "number" && detail.workerId >= 0) detail.workerId += offset;
+    if (typeof detail.taskId === "number") detail.taskId += offset;
+    host.dispatchEvent(new CustomEvent(type, { detail }));
+  });
 }
 
 /** The stats of a host's pools as one. */

@@ -11,11 +11,11 @@
 import { Pool } from "../core/pool.ts";
 import { PermissionError, WorkerCrashError } from "../core/errors.ts";
 import { inlineSource, type TaskFn, taskModule, taskName } from "../core/task.ts";
-import type { Isolation } from "../core/events.ts";
+import type { Isolation, PoolEventType } from "../core/events.ts";
 import type { CanonicalPermissions } from "../permissions/descriptor.ts";
 import type { FunctionDefinition } from "../wire/protocol.ts";
 import { withinCeiling } from "./ceiling.ts";
-import { forwardEvents, type HostPool, idOffset } from "./host_stats.ts";
+import { forwardEvent, type HostPool, idOffset } from "./host_stats.ts";
 import { toRemoteError } from "./remote_error.ts";
 import type { ResultPublisher } from "./result_publisher.ts";
 import {
@@ -73,11 +73,22 @@ export class HostTasks {
 
   /** Local pools made so far: the next one's ids start past theirs. */
   #made = 0;
+  /** The event types the host has listeners for: only those are forwarded (and so built). */
+  readonly #forwarded = new Set<PoolEventType>();
 
   /** @param events Where the local pools' events are dispatched again (the host). */
   constructor(policy: HostPolicy, publisher: ResultPublisher, readonly events: EventTarget) {
     this.#policy = policy;
     this.#publisher = publisher;
+  }
+
+  /** The host has a listener of `type`: its local pools' events of that type reach it. */
+  forward(type: PoolEventType): void {
+    if (this.#forwarded.has(type)) return;
+    this.#forwarded.add(type);
+    for (const { pool, offset } of this.#pools.values()) {
+      forwardEvent(pool, type, this.events, offset);
+    }
   }
 
   /** Tasks running now, of any client. */
@@ -151,13 +162,21 @@ export class HostTasks {
     const client = batch.client;
     const cancelled = this.#cancelled.get(client);
     const tasks = cancelled ? batch.tasks.filter((task) => !cancelled.has(task.id)) : batch.tasks;
-    const refusal = this.#refusal(batch);
+    // Checked once per batch: its tasks share their initializer and their permission set.
+    const initializer = batch.profile.initializer;
+    const refusal = initializer && this.#codeRefusal(initializer, "initializer");
+    const lane = withinCeiling(batch.permissions, this.#policy.ceiling, "");
+    const beyond = lane instanceof PermissionError;
+    const options = beyond || lane === this.#policy.ceiling ? {} : { permissions: lane };
     const storing: Promise<void>[] = [];
     const running: Promise<void>[] = [];
     for (const task of tasks) {
-      const name = taskName(definitionOf(batch, task));
-      const refused = refusal ?? this.#refusalOf(batch, task, name);
-      if (refused !== null) {
+      const definition = definitionOf(batch, task); // a batch holds a function or two
+      const refused = refusal || this.#codeRefusal(definition) ||
+        (beyond
+          ? withinCeiling(batch.permissions, this.#policy.ceiling, taskName(definition))
+          : null);
+      if (refused) {
         this.#failed++;
         storing.push(this.#publisher.add(client, {
           id: task.id,
@@ -167,7 +186,8 @@ export class HostTasks {
         }));
         continue;
       }
-      running.push(this.#runOne(batch, task, storing));
+      const fn = this.#resolve(client, definition);
+      running.push(this.#runOne(batch, task, fn, options, storing));
     }
     const ran = Promise.all(running).then(() => {});
     return { ran, stored: ran.then(() => Promise.all(storing)).then(() => {}) };
@@ -190,7 +210,13 @@ export class HostTasks {
     }
   }
 
-  async #runOne(batch: TaskBatch, task: RemoteTask, storing: Promise<void>[]): Promise<void> {
+  async #runOne(
+    batch: TaskBatch,
+    task: RemoteTask,
+    fn: TaskFn,
+    lane: { permissions?: CanonicalPermissions },
+    storing: Promise<void>[],
+  ): Promise<void> {
     const client = batch.client;
     const controller = new AbortController();
     let running = this.#running.get(client);
@@ -199,7 +225,13 @@ export class HostTasks {
     const local: LocalTask = { client, id: task.id, started: 0, runMs: 0, storing };
     let entry: ResultEntry | null;
     try {
-      const value = await this.#call(batch, task, controller.signal, local);
+      const value = await this.#call(
+        batch,
+        task,
+        fn,
+        { ...lane, signal: controller.signal },
+        local,
+      );
       entry = {
         id: task.id,
         started: local.started,
@@ -226,18 +258,11 @@ export class HostTasks {
   #call(
     batch: TaskBatch,
     task: RemoteTask,
-    signal: AbortSignal,
+    fn: TaskFn,
+    options: { permissions?: CanonicalPermissions; signal: AbortSignal },
     local: LocalTask,
   ): Promise<unknown> {
     const pool = this.#pool(batch);
-    const fn = this.#resolve(batch.client, definitionOf(batch, task));
-    const permissions = withinCeiling(batch.permissions, this.#policy.ceiling, "");
-    const options = {
-      signal,
-      ...(permissions === this.#policy.ceiling || permissions instanceof PermissionError
-        ? {}
-        : { permissions }),
-    };
     const items = unpackNumbers(task.args);
     // The local pool's taskqueued, dispatched within the call, names its task (see #watch).
     this.#submitting = local;
@@ -303,7 +328,7 @@ export class HostTasks {
     if (!entry) {
       const pool = this.#newPool(batch.client, batch.profile);
       entry = { pool, offset: idOffset(++this.#made), lastUsed: 0 };
-      forwardEvents(pool, this.events, entry.offset);
+      for (const type of this.#forwarded) forwardEvent(pool, type, this.events, entry.offset);
       this.#pools.set(batch.client, entry);
     }
     entry.lastUsed = Date.now();
@@ -331,21 +356,10 @@ export class HostTasks {
     );
   }
 
-  /** Why no task of the batch may run here (its initializer), or null. */
-  #refusal(batch: TaskBatch): PermissionError | null {
-    const initializer = batch.profile.initializer;
-    return initializer === null ? null : this.#codeRefusal(initializer, "initializer");
-  }
-
-  #refusalOf(batch: TaskBatch, task: RemoteTask, name: string): PermissionError | null {
-    const code = this.#codeRefusal(definitionOf(batch, task), name);
-    if (code !== null) return code;
-    const permissions = withinCeiling(batch.permissions, this.#policy.ceiling, name);
-    return permissions instanceof PermissionError ? permissions : null;
-  }
-
-  #codeRefusal(definition: FunctionDefinition, name: string): PermissionError | null {
+  /** Why this host may not run a function (its module, or inline), or null. */
+  #codeRefusal(definition: FunctionDefinition, what?: string): PermissionError | null {
     const host = this.#policy.name;
+    const name = what ?? taskName(definition);
     if (definition.kind === "inline") {
       return this.#policy.allowInline ? null : new PermissionError(
         `Cannot run inline function '${name}' on host ${host} as it runs inline functions ` +

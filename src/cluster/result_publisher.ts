@@ -16,9 +16,11 @@ const GATHER_MS = 1;
 
 interface Pending {
   entries: ResultEntry[];
-  done: (() => void)[];
   /** Where each start entry is, by task id: its outcome, gathered as well, takes its place. */
   starts: Map<number, number>;
+  /** One promise for the whole gathering: resolved once all its messages are stored. */
+  stored: Promise<void>;
+  resolve: () => void;
 }
 
 /** See the module docs. */
@@ -43,7 +45,11 @@ export class ResultPublisher {
   /** Queues an outcome; resolves once the server stored it. */
   add(client: string, entry: ResultEntry): Promise<void> {
     let pending = this.#pending.get(client);
-    if (!pending) this.#pending.set(client, pending = { entries: [], done: [], starts: new Map() });
+    if (!pending) {
+      const { promise, resolve } = Promise.withResolvers<void>();
+      pending = { entries: [], starts: new Map(), stored: promise, resolve };
+      this.#pending.set(client, pending);
+    }
     const start = pending.starts.get(entry.id);
     if (start === undefined) {
       if (!("runMs" in entry)) pending.starts.set(entry.id, pending.entries.length);
@@ -53,9 +59,8 @@ export class ResultPublisher {
       if ("runMs" in entry) pending.entries[start] = entry;
       pending.starts.delete(entry.id);
     }
-    const stored = new Promise<void>((resolve) => pending.done.push(resolve));
     this.#timer ??= setTimeout(() => this.flush(), GATHER_MS);
-    return stored;
+    return pending.stored;
   }
 
   /** Publishes everything gathered now. */
@@ -64,18 +69,14 @@ export class ResultPublisher {
     this.#timer = null;
     const pending = [...this.#pending];
     this.#pending.clear();
-    for (const [client, { entries, done }] of pending) {
-      // Outcomes first: a task that started as another ended (on the same worker) must not
-      // look, to its client, as if it ran beside it.
-      const ordered: ResultEntry[] = entries.filter((entry) => "runMs" in entry);
-      if (ordered.length < entries.length) {
-        for (const entry of entries) if (!("runMs" in entry)) ordered.push(entry);
-      }
-      const messages = this.#split(ordered);
+    // The order of the entries does not matter: the client settles a message's outcomes
+    // before its starts (see the executor's #onResults).
+    for (const [client, { entries, resolve }] of pending) {
+      const messages = this.#split(entries);
       let left = messages.length;
       for (const data of messages) {
         this.#publish(client, data, 0, () => {
-          if (--left === 0) { for (const resolve of done) resolve(); }
+          if (--left === 0) resolve();
         });
       }
     }
