@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { PoolStats, WorkerStats } from "../mod.ts";
+import type { PoolStats } from "../mod.ts";
 import type { PoolEventRecord } from "../monitor.ts";
 import {
   type DashboardAction,
